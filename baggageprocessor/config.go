@@ -1,0 +1,4 @@
+package baggageprocessor
+
+// Config is the configuration of the baggage processor.
+type Config struct{}

@@ -1,0 +1,4 @@
+package msgtracereceiver
+
+// Config is the configuration of the msgtrace receiver.
+type Config struct{}

@@ -1,0 +1,71 @@
+// Package message holds the broker-neutral view of one observed message and
+// the contract between a broker source and the receiver's pipeline.
+//
+// Each source (Kafka, RabbitMQ, NATS, Redis) only turns its client's records
+// into Messages and calls Deliver; spans, sampling, baggage and
+// acknowledgement rules live once, in the receiver.
+package message
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// Message is one message observed on a broker, reduced to what its spans need.
+// The body is never kept: only its size.
+type Message struct {
+	// System is messaging.system: "kafka", "rabbitmq", "nats", "redis".
+	System string
+	// Destination is the topic, exchange, subject, channel or stream.
+	Destination string
+	// Partition is messaging.destination.partition.id (Kafka partition,
+	// JetStream has none); empty when the broker has no partitions.
+	Partition string
+	// Identity uniquely names the message on its broker (for Kafka
+	// cluster/topic/partition/offset). Rebuilt trace and span IDs are hashed
+	// from it, so a redelivered message rebuilds the same span.
+	Identity string
+	// ID is messaging.message.id, from the broker or a header; may be empty.
+	ID string
+	// ConversationID is messaging.message.conversation_id (FastStream's correlation_id).
+	ConversationID string
+	// Timestamp is the message's own time (producer or broker); zero if unknown.
+	Timestamp time.Time
+	// Observed is when the gateway saw the message.
+	Observed time.Time
+	// BodySize is messaging.message.body.size in bytes.
+	BodySize int
+	// TraceParent, TraceState and Baggage are the raw W3C header values, as found.
+	TraceParent string
+	TraceState  string
+	Baggage     string
+	// ServerAddress and ServerPort name the broker the message was read from.
+	ServerAddress string
+	ServerPort    int
+	// Attributes are the system-specific semconv attributes (offset, routing
+	// key, delivery tag, key, tombstone, ...), built with semconv helpers.
+	Attributes []attribute.KeyValue
+}
+
+// Deliver hands messages observed together (one fetch from one destination
+// or partition) to the receiver's pipeline.
+//
+// It returns nil once the messages may be acknowledged: their spans were
+// accepted by the next consumer, or refused permanently (and counted).
+// Retryable refusals are retried inside Deliver with backoff. A non-nil error
+// means ctx ended before that: the source must not acknowledge, so the
+// messages are read again after a restart (at least once).
+type Deliver func(ctx context.Context, msgs []Message) error
+
+// Source taps one broker.
+type Source interface {
+	// Start connects in the background and returns at once: a broker that is
+	// down is reported and retried with backoff, never fatal to the collector.
+	Start(ctx context.Context, host component.Host) error
+	// Shutdown stops reading, acknowledges what was delivered and returns
+	// once every goroutine of the source has ended or ctx is done.
+	Shutdown(ctx context.Context) error
+}
