@@ -12,6 +12,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
+	"go.uber.org/zap"
 )
 
 // Message is one message observed on a broker, reduced to what its spans need.
@@ -68,4 +69,25 @@ type Source interface {
 	// Shutdown stops reading, acknowledges what was delivered and returns
 	// once every goroutine of the source has ended or ctx is done.
 	Shutdown(ctx context.Context) error
+}
+
+// Telemetry records a source's own metrics; the receiver implements it so
+// every source reports under the same names.
+type Telemetry interface {
+	// Fault counts a problem with one message's wire data (kind names it:
+	// "envelope", "header", "timestamp", ...). The message still yields spans.
+	Fault(ctx context.Context, system, kind string)
+	// Lag records how many messages the tap is behind on a destination
+	// (partition or stream), where the broker can tell.
+	Lag(ctx context.Context, system, destination string, lag int64)
+}
+
+// Settings is what the receiver hands every source.
+type Settings struct {
+	// Logger is the receiver's logger, named after the source.
+	Logger *zap.Logger
+	// Telemetry records the source's own metrics.
+	Telemetry Telemetry
+	// Deliver hands observed messages to the pipeline.
+	Deliver Deliver
 }

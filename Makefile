@@ -1,0 +1,77 @@
+# otelcol-msg — build, run, test. Only Go is needed on a fresh machine.
+SHELL      := /bin/bash
+GO         ?= go
+OCB_VERSION := v0.158.0
+TOOLS      := $(CURDIR)/.tools
+OCB        := $(TOOLS)/builder
+DIST_DIR   := cmd/otelcol-msg
+BINARY     := $(DIST_DIR)/otelcol-msg
+# Fuzz time per target for `make fuzz`.
+FUZZTIME   ?= 60s
+
+.PHONY: all build generate-dist check-dist run demo test test-unit bench bench-compare fuzz test-crash lint generate docker clean
+
+all: build
+
+$(OCB):
+	GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+# Generates cmd/otelcol-msg from builder-config.yaml and compiles it (static:
+# CGO off). flock keeps parallel builds in one work tree from racing.
+build: $(OCB)
+	@mkdir -p $(TOOLS)
+	flock $(TOOLS)/build.lock $(OCB) --config builder-config.yaml
+
+# Regenerates the distribution's sources without compiling.
+generate-dist: $(OCB)
+	flock $(TOOLS)/build.lock $(OCB) --config builder-config.yaml --skip-compilation
+
+# Fails when the committed sources of cmd/otelcol-msg are stale against builder-config.yaml.
+check-dist: $(OCB)
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	sed "s|output_path: ./cmd/otelcol-msg|output_path: $$tmp/dist|" builder-config.yaml > $$tmp/builder-config.yaml && \
+	$(OCB) --config $$tmp/builder-config.yaml --skip-compilation --skip-get-modules >/dev/null 2>&1 && \
+	for f in main.go main_others.go main_windows.go components.go; do \
+	  diff -u $(DIST_DIR)/$$f $$tmp/dist/$$f || { echo "check-dist: $(DIST_DIR)/$$f is stale; run 'make generate-dist'"; exit 1; }; \
+	done && echo "check-dist: $(DIST_DIR) matches builder-config.yaml"
+
+# The demo: in-process Kafka, FastStream-shaped traffic, the real binary, a trace tree.
+run demo: build
+	$(GO) run ./internal/cmd/demo --binary $(BINARY)
+
+# The whole test suite, as CI runs it (brokers on 127.0.0.1 are started by .ci/run).
+test: build check-dist
+	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 ./...
+
+test-unit:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-compare:
+	cd bench && $(GO) run ./cmd/benchcompare
+
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+test-crash: build
+	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 -run 'TestCrash' -v ./internal/e2e/
+
+generate:
+	$(GO) generate ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+docker: build
+	docker build -f $(DIST_DIR)/Dockerfile -t otelcol-msg:latest .
+
+clean:
+	rm -f $(BINARY)
