@@ -70,8 +70,13 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-docker: build
-	docker build -f $(DIST_DIR)/Dockerfile -t otelcol-msg:latest .
+# The image (multi-stage: compiles inside golang, ships on scratch), where a
+# Docker engine runs; needs no local Go. E.g. make docker DOCKER_BUILD_ARGS="--build-arg GOPROXY=..."
+IMAGE             ?= otelcol-msg:latest
+DOCKER_BUILD_ARGS ?=
+DIST_VERSION      := $(shell sed -n 's/^  version: *//p' builder-config.yaml)
+docker:
+	docker build -f $(DIST_DIR)/Dockerfile --build-arg VERSION=$(DIST_VERSION) -t $(IMAGE) $(DOCKER_BUILD_ARGS) .
 
 clean:
 	rm -f $(BINARY)

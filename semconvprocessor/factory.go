@@ -1,17 +1,17 @@
-package semconvprocessor
+package semconvprocessor // import "github.com/otelcol-msg/otelcol-msg/semconvprocessor"
 
 import (
 	"context"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
 	"github.com/otelcol-msg/otelcol-msg/semconvprocessor/internal/metadata"
 )
+
+var processorCapabilities = consumer.Capabilities{MutatesData: true}
 
 // NewFactory returns the factory of the semconv processor.
 func NewFactory() processor.Factory {
@@ -20,16 +20,26 @@ func NewFactory() processor.Factory {
 		processor.WithMetrics(createMetrics, metadata.MetricsStability))
 }
 
-func createDefaultConfig() component.Config { return &Config{} }
+func createDefaultConfig() component.Config {
+	return &Config{Mode: ModeReplace}
+}
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	return processorhelper.NewTraces(ctx, set, cfg, next,
-		func(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) { return td, nil },
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+	p, err := newSemconvProcessor(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
+		processorhelper.WithCapabilities(processorCapabilities),
+		processorhelper.WithShutdown(p.shutdown))
 }
 
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
-	return processorhelper.NewMetrics(ctx, set, cfg, next,
-		func(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) { return md, nil },
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+	p, err := newSemconvProcessor(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewMetrics(ctx, set, cfg, next, p.processMetrics,
+		processorhelper.WithCapabilities(processorCapabilities),
+		processorhelper.WithShutdown(p.shutdown))
 }

@@ -8,6 +8,7 @@ package baggage
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits bound what one header may make the gateway keep. The defaults are
@@ -24,7 +25,9 @@ var DefaultLimits = Limits{MaxMembers: 180, MaxMemberBytes: 4096, MaxTotalBytes:
 // Options control decoding.
 type Options struct {
 	Limits Limits
-	// KeepProperties keeps the raw properties after the first ';' of a member.
+	// KeepProperties keeps the raw properties after the first ';' of a member
+	// (still percent-encoded, as W3C property values are). Malformed
+	// properties are never kept: the member is, without them.
 	KeepProperties bool
 	// PlusAsSpace decodes '+' as a space. OpenTelemetry Python (and so
 	// FastStream) encodes values with quote_plus, so a space arrives as '+'.
@@ -45,15 +48,31 @@ type Member struct {
 // Faults counts what was wrong with a header. Zero means a clean header.
 type Faults struct {
 	Malformed      int // members that break the grammar (skipped)
-	BadEncoding    int // members with an invalid percent-escape (skipped)
+	BadEncoding    int // members with an invalid percent-escape or a value that is not UTF-8 once decoded (skipped)
 	MemberTooLong  int // members over MaxMemberBytes (skipped)
 	TooManyMembers int // members past MaxMembers (dropped)
 	Truncated      bool
+	// BadProperties counts members kept without their properties because
+	// the text after ';' breaks the property grammar.
+	BadProperties int
 }
 
 // Any reports whether any fault was found.
 func (f Faults) Any() bool {
-	return f.Malformed+f.BadEncoding+f.MemberTooLong+f.TooManyMembers > 0 || f.Truncated
+	return f.Malformed+f.BadEncoding+f.MemberTooLong+f.TooManyMembers+f.BadProperties > 0 || f.Truncated
+}
+
+// Add returns the sum of two fault counts, for callers that total the faults
+// of several headers (a batch of messages).
+func (f Faults) Add(o Faults) Faults {
+	return Faults{
+		Malformed:      f.Malformed + o.Malformed,
+		BadEncoding:    f.BadEncoding + o.BadEncoding,
+		MemberTooLong:  f.MemberTooLong + o.MemberTooLong,
+		TooManyMembers: f.TooManyMembers + o.TooManyMembers,
+		Truncated:      f.Truncated || o.Truncated,
+		BadProperties:  f.BadProperties + o.BadProperties,
+	}
 }
 
 // Parse reads a baggage header. Members keep header order; a key that
@@ -87,12 +106,15 @@ func Parse(header string, opts Options) ([]Member, Faults) {
 			faults.TooManyMembers++
 			continue
 		}
-		m, ok, badEnc := parseMember(raw, opts)
-		switch {
-		case badEnc:
+		m, res := parseMember(raw, opts)
+		switch res {
+		case memberBadEncoding:
 			faults.BadEncoding++
-		case !ok:
+		case memberMalformed:
 			faults.Malformed++
+		case memberBadProperties:
+			faults.BadProperties++
+			out = append(out, m)
 		default:
 			out = append(out, m)
 		}
@@ -100,15 +122,25 @@ func Parse(header string, opts Options) ([]Member, Faults) {
 	return out, faults
 }
 
-func parseMember(raw string, opts Options) (m Member, ok, badEncoding bool) {
+// memberResult is the outcome of parsing one list member.
+type memberResult int
+
+const (
+	memberOK memberResult = iota
+	memberMalformed
+	memberBadEncoding
+	memberBadProperties // kept, without its properties
+)
+
+func parseMember(raw string, opts Options) (Member, memberResult) {
 	kv, props, hasProps := strings.Cut(raw, ";")
 	k, v, found := strings.Cut(kv, "=")
 	if !found {
-		return Member{}, false, false
+		return Member{}, memberMalformed
 	}
 	k, v = trimOWS(k), trimOWS(v)
 	if !isToken(k) || !validValueOctets(v) {
-		return Member{}, false, false
+		return Member{}, memberMalformed
 	}
 	if opts.PlusAsSpace && strings.IndexByte(v, '+') >= 0 {
 		v = strings.ReplaceAll(v, "+", " ")
@@ -116,15 +148,41 @@ func parseMember(raw string, opts Options) (m Member, ok, badEncoding bool) {
 	if strings.IndexByte(v, '%') >= 0 {
 		dec, err := url.PathUnescape(v)
 		if err != nil {
-			return Member{}, false, true
+			return Member{}, memberBadEncoding
 		}
 		v = dec
 	}
-	m = Member{Key: k, Value: v}
-	if hasProps && opts.KeepProperties {
-		m.Properties = trimOWS(props)
+	// Attribute values end up in OTLP strings, which must be UTF-8.
+	if !utf8.ValidString(v) {
+		return Member{}, memberBadEncoding
 	}
-	return m, true, false
+	m := Member{Key: k, Value: v}
+	if !hasProps {
+		return m, memberOK
+	}
+	props = trimOWS(props)
+	if !validProperties(props) {
+		return m, memberBadProperties
+	}
+	if opts.KeepProperties {
+		m.Properties = props
+	}
+	return m, memberOK
+}
+
+// validProperties checks the W3C property list: properties separated by ';',
+// each `key OWS "=" OWS value` or a bare `key`.
+func validProperties(props string) bool {
+	for p := range strings.SplitSeq(props, ";") {
+		k, v, hasValue := strings.Cut(p, "=")
+		if !isToken(trimOWS(k)) {
+			return false
+		}
+		if hasValue && !validValueOctets(trimOWS(v)) {
+			return false
+		}
+	}
+	return true
 }
 
 func trimOWS(s string) string { return strings.Trim(s, " \t") }

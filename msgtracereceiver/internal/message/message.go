@@ -43,6 +43,10 @@ type Message struct {
 	TraceParent string
 	TraceState  string
 	Baggage     string
+	// ConsumerGroup is messaging.consumer.group.name where the system has
+	// one (Kafka: the tap's own group); it also takes part in the receive
+	// span IDs, so two taps of one message emit distinct receive spans.
+	ConsumerGroup string
 	// ServerAddress and ServerPort name the broker the message was read from.
 	ServerAddress string
 	ServerPort    int
@@ -52,7 +56,8 @@ type Message struct {
 }
 
 // Deliver hands messages observed together (one fetch from one destination
-// or partition) to the receiver's pipeline.
+// or partition) to the receiver's pipeline. It is safe for concurrent use and
+// does not keep msgs after it returns, so a source may reuse the slice.
 //
 // It returns nil once the messages may be acknowledged: their spans were
 // accepted by the next consumer, or refused permanently (and counted).
@@ -80,6 +85,12 @@ type Telemetry interface {
 	// Lag records how many messages the tap is behind on a destination
 	// (partition or stream), where the broker can tell.
 	Lag(ctx context.Context, system, destination string, lag int64)
+}
+
+// PartitionLagger is implemented by the receiver's Telemetry for sources of
+// partitioned systems (Kafka), whose lag is per partition.
+type PartitionLagger interface {
+	PartitionLag(ctx context.Context, system, destination, partition string, lag int64)
 }
 
 // Settings is what the receiver hands every source.

@@ -1,0 +1,256 @@
+// Package kafkasource taps Kafka topics for the msgtrace receiver through a
+// sarama consumer group of its own, and turns records into message.Messages.
+package kafkasource // import "github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/kafkasource"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/cenkalti/backoff/v7"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+)
+
+// System is the messaging.system of the source.
+const System = "kafka"
+
+// Source taps Kafka. It implements message.Source.
+type Source struct {
+	cfg     *Config
+	set     message.Settings
+	matcher *topicMatcher
+	logger  *zap.Logger
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+var _ message.Source = (*Source)(nil)
+
+// New returns a Source for a validated block.
+func New(cfg *Config, set message.Settings) (*Source, error) {
+	m, err := newTopicMatcher(cfg.Topics)
+	if err != nil {
+		return nil, fmt.Errorf("kafka topics: %w", err)
+	}
+	return &Source{cfg: cfg, set: set, matcher: m, logger: set.Logger}, nil
+}
+
+// Start checks the client configuration and connects in the background: a
+// cluster that is down is reported to the host and retried with backoff.
+func (s *Source) Start(ctx context.Context, host component.Host) error {
+	sc, err := newSaramaConfig(ctx, s.cfg)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.done = cancel, make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.run(runCtx, host, sc)
+	}()
+	return nil
+}
+
+// Shutdown leaves the group, committing the offsets of every delivered
+// batch, and returns when all goroutines have ended or ctx is done.
+func (s *Source) Shutdown(ctx context.Context) error {
+	if s.cancel == nil {
+		return nil
+	}
+	s.cancel()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kafka source shutdown: %w", ctx.Err())
+	}
+}
+
+func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config) {
+	client, clusterID := s.connect(ctx, host, sc)
+	if client == nil {
+		return
+	}
+	defer func() {
+		if err := client.Close(); err != nil {
+			s.logger.Debug("closing kafka client", zap.Error(err))
+		}
+	}()
+	group, err := sarama.NewConsumerGroupFromClient(s.cfg.GroupID, client)
+	if err != nil {
+		// Only a configuration sarama rejects gets here; it will not heal.
+		s.logger.Error("cannot create kafka consumer group", zap.Error(err))
+		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for err := range group.Errors() {
+			s.logger.Warn("kafka consumer group error", zap.Error(err))
+		}
+	})
+	defer func() {
+		// Close leaves the group and ends the Errors channel.
+		if err := group.Close(); err != nil {
+			s.logger.Debug("closing kafka consumer group", zap.Error(err))
+		}
+		wg.Wait()
+	}()
+	componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
+	s.logger.Info("kafka source connected", zap.Strings("brokers", s.cfg.Brokers),
+		zap.String("cluster", clusterID), zap.String("group_id", s.cfg.GroupID))
+
+	h := &handler{src: s, client: client, clusterID: clusterID}
+	retry := newBackOff()
+	var lastTopics, lastMissing []string
+	for ctx.Err() == nil {
+		topics, missing := s.topics(client)
+		if !slices.Equal(missing, lastMissing) && len(missing) > 0 {
+			s.logger.Warn("configured kafka topics do not exist (yet)", zap.Strings("topics", missing))
+		}
+		lastMissing = missing
+		if len(topics) == 0 {
+			sleep(ctx, s.cfg.TopicRefreshInterval)
+			continue
+		}
+		if !slices.Equal(topics, lastTopics) {
+			s.logger.Info("tapping kafka topics", zap.Strings("topics", topics))
+			lastTopics = topics
+		}
+		err := s.consume(ctx, client, group, h, topics)
+		switch {
+		case ctx.Err() != nil, errors.Is(err, sarama.ErrClosedConsumerGroup):
+			return
+		case err != nil:
+			d := retry.NextBackOff()
+			s.logger.Warn("kafka consumer group session failed, retrying", zap.Error(err), zap.Duration("backoff", d))
+			componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(err))
+			sleep(ctx, d)
+		default:
+			retry.Reset()
+		}
+	}
+}
+
+// consume runs group sessions (sarama ends one at every rebalance) until the
+// set of matching topics changes or ctx ends.
+func (s *Source) consume(ctx context.Context, client sarama.Client, group sarama.ConsumerGroup, h *handler, topics []string) error {
+	sessCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		t := time.NewTicker(s.cfg.TopicRefreshInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-sessCtx.Done():
+				return
+			case <-t.C:
+				if now, _ := s.topics(client); !slices.Equal(now, topics) {
+					s.logger.Info("kafka topics changed, rejoining the group", zap.Strings("topics", now))
+					cancel()
+					return
+				}
+			}
+		}
+	})
+	for sessCtx.Err() == nil {
+		if err := group.Consume(sessCtx, topics, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// topics refreshes the cluster's topic list and resolves the configuration.
+func (s *Source) topics(client sarama.Client) (topics, missing []string) {
+	if err := client.RefreshMetadata(); err != nil {
+		s.logger.Debug("refreshing kafka metadata", zap.Error(err))
+	}
+	existing, err := client.Topics()
+	if err != nil {
+		s.logger.Debug("listing kafka topics", zap.Error(err))
+	}
+	return s.matcher.match(existing)
+}
+
+// connect opens a client, retrying with backoff while the cluster is
+// unreachable; it returns nil when ctx ends first.
+func (s *Source) connect(ctx context.Context, host component.Host, sc *sarama.Config) (sarama.Client, string) {
+	retry := newBackOff()
+	for {
+		client, err := sarama.NewClient(s.cfg.Brokers, sc)
+		if err == nil {
+			id, idErr := clusterID(client, sc)
+			if idErr == nil {
+				return client, id
+			}
+			_ = client.Close()
+			err = idErr
+		}
+		if ctx.Err() != nil {
+			return nil, ""
+		}
+		d := retry.NextBackOff()
+		s.logger.Warn("kafka cluster unreachable, retrying", zap.Strings("brokers", s.cfg.Brokers),
+			zap.Error(err), zap.Duration("backoff", d))
+		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("kafka: %w", err)))
+		if !sleep(ctx, d) {
+			return nil, ""
+		}
+	}
+}
+
+// clusterID names the cluster in message identities. It is the broker's
+// cluster ID (metadata v2+); brokers too old to have one are named by the
+// sorted bootstrap list, which is stable across restarts as well.
+func clusterID(client sarama.Client, sc *sarama.Config) (string, error) {
+	b := client.LeastLoadedBroker()
+	if b == nil {
+		return "", errors.New("no broker available")
+	}
+	resp, err := b.GetMetadata(sarama.NewMetadataRequest(sc.Version, []string{}))
+	if err != nil {
+		return "", fmt.Errorf("reading cluster id: %w", err)
+	}
+	if resp.ClusterID != nil && *resp.ClusterID != "" {
+		return *resp.ClusterID, nil
+	}
+	addrs := make([]string, 0, len(client.Brokers()))
+	for _, br := range client.Brokers() {
+		addrs = append(addrs, br.Addr())
+	}
+	sort.Strings(addrs)
+	return strings.Join(addrs, ","), nil
+}
+
+func newBackOff() *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 500 * time.Millisecond
+	b.MaxInterval = 30 * time.Second
+	return b
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,445 @@
+package natssource
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v7"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/collector/component"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+)
+
+type source struct {
+	cfg *Config
+	set message.Settings
+	log *zap.Logger
+
+	// records carries observed messages from the subscriptions and the
+	// stream readers to the one goroutine that delivers them.
+	records chan record
+	// tapSession and tapSeq name observations of messages without an id.
+	tapSession string
+	tapSeq     atomic.Uint64
+	// connName is advertised to the server (monitoring shows it).
+	connName string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns the NATS source for cfg, which must be valid.
+func New(cfg *Config, set message.Settings) (message.Source, error) {
+	return &source{
+		cfg:        cfg,
+		set:        set,
+		log:        set.Logger,
+		records:    make(chan record, cfg.MaxBatchSize),
+		tapSession: rand.Text(),
+		connName:   "otelcol-msg msgtrace",
+	}, nil
+}
+
+// Start connects in the background and returns at once.
+func (s *source) Start(_ context.Context, _ component.Host) error {
+	opts, err := s.options()
+	if err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	// The background work must outlive Start's context: it ends on Shutdown.
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.run(ctx, opts)
+	}()
+	return nil
+}
+
+// Shutdown stops the tap and waits for it, at most until ctx ends.
+func (s *source) Shutdown(ctx context.Context) error {
+	if s.cancel == nil {
+		return nil
+	}
+	s.cancel()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("nats: shutdown: %w", ctx.Err())
+	}
+}
+
+func (s *source) newBackoff() *backoff.ExponentialBackOff {
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     s.cfg.Reconnect.InitialInterval,
+		RandomizationFactor: backoff.DefaultRandomizationFactor,
+		Multiplier:          backoff.DefaultMultiplier,
+		MaxInterval:         s.cfg.Reconnect.MaxInterval,
+	}
+	b.Reset()
+	return b
+}
+
+// options builds the client options. nats.go reconnects by itself (and
+// resubscribes); the source only sets the backoff and logs the events.
+func (s *source) options() ([]nats.Option, error) {
+	b := s.newBackoff()
+	var mu sync.Mutex
+	opts := []nats.Option{
+		nats.Name(s.connName),
+		nats.Timeout(s.cfg.ConnectTimeout),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.CustomReconnectDelay(func(attempts int) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			if attempts <= 1 {
+				b.Reset()
+			}
+			return b.NextBackOff()
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				s.log.Warn("NATS tap disconnected; reconnecting", zap.Error(err))
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			s.log.Info("NATS tap reconnected", zap.String("server", nc.ConnectedUrlRedacted()))
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			fields := []zap.Field{zap.Error(err)}
+			if sub != nil {
+				fields = append(fields, zap.String("subject", sub.Subject))
+			}
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				fields = append(fields, zap.Int("pending_limit", s.cfg.PendingLimit))
+				s.log.Warn("NATS tap is behind: core messages dropped by the client", fields...)
+				return
+			}
+			s.log.Warn("NATS asynchronous error", fields...)
+		}),
+	}
+	switch {
+	case s.cfg.Username != "":
+		opts = append(opts, nats.UserInfo(s.cfg.Username, string(s.cfg.Password)))
+	case s.cfg.Token != "":
+		opts = append(opts, nats.Token(string(s.cfg.Token)))
+	case s.cfg.CredentialsFile != "":
+		opts = append(opts, nats.UserCredentials(s.cfg.CredentialsFile))
+	}
+	if s.cfg.TLS != nil {
+		tlsCfg, err := s.cfg.TLS.LoadTLSConfig(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		if tlsCfg == nil { // tls.insecure: true with a tls block: TLS without verification settings
+			tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		opts = append(opts, nats.Secure(tlsCfg))
+	}
+	return opts, nil
+}
+
+// run connects, subscribes and delivers until ctx ends.
+func (s *source) run(ctx context.Context, opts []nats.Option) {
+	nc := s.connect(ctx, opts)
+	if nc == nil {
+		return
+	}
+	defer nc.Close()
+
+	var readers sync.WaitGroup
+	defer readers.Wait()
+	subs, err := s.subscribe(ctx, nc)
+	if err != nil {
+		s.log.Error("NATS tap cannot subscribe", zap.Error(err))
+	}
+	defer func() {
+		for _, sub := range subs {
+			_ = sub.Unsubscribe()
+		}
+	}()
+	if len(s.cfg.JetStream.Streams) > 0 {
+		js, err := s.jetStream(nc)
+		if err != nil {
+			s.log.Error("NATS tap cannot use JetStream", zap.Error(err))
+		} else {
+			for _, st := range s.cfg.JetStream.Streams {
+				readers.Add(1)
+				go func() {
+					defer readers.Done()
+					s.readStream(ctx, js, st)
+				}()
+			}
+		}
+	}
+	s.deliverLoop(ctx, nc)
+}
+
+// connect returns a client, retrying while the options are rejected; with
+// RetryOnFailedConnect an unreachable server is not an error: the client
+// keeps trying in the background and subscriptions wait for it.
+func (s *source) connect(ctx context.Context, opts []nats.Option) *nats.Conn {
+	b := s.newBackoff()
+	for {
+		nc, err := nats.Connect(strings.Join(s.cfg.Servers, ","), opts...)
+		if err == nil {
+			if !nc.IsConnected() {
+				s.log.Warn("NATS server not reachable yet; connecting in the background")
+			}
+			return nc
+		}
+		wait := b.NextBackOff()
+		s.log.Warn("NATS tap cannot connect; retrying", zap.Error(err), zap.Duration("retry_in", wait))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// subscribe starts the core subscriptions, without a queue group so the
+// applications keep every message.
+func (s *source) subscribe(ctx context.Context, nc *nats.Conn) ([]*nats.Subscription, error) {
+	in := make(chan *nats.Msg, s.cfg.PendingLimit)
+	subs := make([]*nats.Subscription, 0, len(s.cfg.Subjects))
+	for _, subject := range s.cfg.Subjects {
+		sub, err := nc.ChanSubscribe(subject, in)
+		if err != nil {
+			return subs, fmt.Errorf("subscribe %s: %w", subject, err)
+		}
+		subs = append(subs, sub)
+	}
+	if len(subs) > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.forwardCore(ctx, in)
+		}()
+	}
+	return subs, nil
+}
+
+// forwardCore turns core messages into records. Inbox replies and system
+// subjects ($JS, $SYS, ...) matched by a wildcard are not application
+// messages: they are skipped (JetStream deliveries to inboxes would
+// otherwise be seen twice). When the pipeline is behind, in fills up and
+// the client drops new messages (reported as a slow consumer).
+func (s *source) forwardCore(ctx context.Context, in <-chan *nats.Msg) {
+	for {
+		var m *nats.Msg
+		select {
+		case <-ctx.Done():
+			return
+		case m = <-in:
+		}
+		if strings.HasPrefix(m.Subject, "_INBOX.") || strings.HasPrefix(m.Subject, "$") {
+			continue
+		}
+		select {
+		case s.records <- fromCore(m):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (s *source) tapName() string {
+	return s.tapSession + "-" + strconv.FormatUint(s.tapSeq.Add(1), 10)
+}
+
+func (s *source) jetStream(nc *nats.Conn) (jetstream.JetStream, error) {
+	if s.cfg.JetStream.Domain != "" {
+		return jetstream.NewWithDomain(nc, s.cfg.JetStream.Domain)
+	}
+	return jetstream.New(nc)
+}
+
+// orderedConfig maps a stream block onto an ordered consumer: ephemeral,
+// no acknowledgements, recreated by the client after a gap or reconnect
+// from the last sequence it delivered.
+func orderedConfig(st StreamConfig) jetstream.OrderedConsumerConfig {
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: st.FilterSubjects,
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		NamePrefix:     "otelcol-msgtrace",
+	}
+	switch st.DeliverPolicy {
+	case DeliverAll:
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	case DeliverLast:
+		cfg.DeliverPolicy = jetstream.DeliverLastPolicy
+	case DeliverByStartTime:
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		t := st.StartTime
+		cfg.OptStartTime = &t
+	}
+	return cfg
+}
+
+// readStream reads one stream through an ordered consumer until ctx ends,
+// creating it again (from the last sequence seen) when it fails for good.
+func (s *source) readStream(ctx context.Context, js jetstream.JetStream, st StreamConfig) {
+	b := s.newBackoff()
+	cfg := orderedConfig(st)
+	for ctx.Err() == nil {
+		last, err := s.readOrdered(ctx, js, st.Name, cfg)
+		if ctx.Err() != nil {
+			return
+		}
+		if last > 0 {
+			// Start again after what was seen, never from the policy again.
+			cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, last+1, nil
+			b.Reset()
+		}
+		wait := b.NextBackOff()
+		s.log.Warn("NATS JetStream tap interrupted; retrying", zap.String("stream", st.Name), zap.Error(err), zap.Duration("retry_in", wait))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// readOrdered forwards the messages of one ordered consumer; it returns the
+// last stream sequence forwarded (0 if none) and why it stopped.
+func (s *source) readOrdered(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig) (uint64, error) {
+	cons, err := js.OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		return 0, fmt.Errorf("create ordered consumer: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return 0, fmt.Errorf("read: %w", err)
+	}
+	defer it.Stop()
+	var last uint64
+	for {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return last, err
+		}
+		r, err := fromJetStream(m, stream)
+		if err != nil {
+			s.set.Telemetry.Fault(ctx, system, faultMetadata)
+			s.log.Debug("NATS JetStream message without metadata", zap.String("subject", r.subject), zap.Error(err))
+		}
+		select {
+		case s.records <- r:
+			if r.seq > 0 {
+				last = r.seq
+			}
+		case <-ctx.Done():
+			return last, ctx.Err()
+		}
+	}
+}
+
+// deliverLoop hands records to the pipeline in batches of what has arrived,
+// up to max_batch_size, one Deliver call per subject.
+func (s *source) deliverLoop(ctx context.Context, nc *nats.Conn) {
+	batch := make([]record, 0, s.cfg.MaxBatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.records:
+			batch = append(batch[:0], r)
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case r := <-s.records:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		if err := s.deliver(ctx, nc, batch); err != nil {
+			return
+		}
+	}
+}
+
+func (s *source) deliver(ctx context.Context, nc *nats.Conn, batch []record) error {
+	host, port := serverOf(nc)
+	now := time.Now()
+	msgs := make([]message.Message, 0, len(batch))
+	lag := map[string]uint64{}
+	for i := range batch {
+		r := &batch[i]
+		if r.seq == 0 {
+			r.tap = s.tapName()
+		}
+		m, bad := r.toMessage(now, host, port)
+		for _, key := range bad {
+			s.set.Telemetry.Fault(ctx, system, faultHeader)
+			s.log.Debug("NATS message with a repeated header", zap.String("header", key), zap.String("subject", r.subject))
+		}
+		if r.seq > 0 {
+			lag[r.stream] = r.pending
+		}
+		msgs = append(msgs, m)
+	}
+	for _, group := range groupByDestination(msgs) {
+		if err := s.set.Deliver(ctx, group); err != nil {
+			return err
+		}
+	}
+	for stream, pending := range lag {
+		s.set.Telemetry.Lag(ctx, system, stream, int64(min(pending, 1<<62)))
+	}
+	return nil
+}
+
+// serverOf names the server the client is connected to now (it may move
+// within a cluster).
+func serverOf(nc *nats.Conn) (string, int) {
+	u, err := url.Parse(nc.ConnectedUrlRedacted())
+	if err != nil || u.Host == "" {
+		return "", 0
+	}
+	port, _ := strconv.Atoi(u.Port())
+	return u.Hostname(), port
+}
+
+// groupByDestination splits msgs by destination, keeping the order of
+// arrival within each group and of the groups' first messages.
+func groupByDestination(msgs []message.Message) [][]message.Message {
+	if len(msgs) == 0 {
+		return nil
+	}
+	index := make(map[string]int, 1)
+	var groups [][]message.Message
+	for _, m := range msgs {
+		i, ok := index[m.Destination]
+		if !ok {
+			i = len(groups)
+			index[m.Destination] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], m)
+	}
+	return groups
+}

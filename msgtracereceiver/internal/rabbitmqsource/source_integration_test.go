@@ -1,0 +1,305 @@
+package rabbitmqsource
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+)
+
+const (
+	traceparentA = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	batchSize    = 50
+)
+
+// publishScenario sends the four cases every broker test covers, to
+// exchange x with routing key rk, and returns the message IDs in order.
+func publishScenario(t *testing.T, p *producer, x, rk string) []string {
+	t.Helper()
+	ts := time.Unix(1700000000, 0)
+	p.publish(t, x, rk, amqp.Publishing{
+		MessageId: "with-context", CorrelationId: "conv-1", Timestamp: ts, Body: []byte(`{"n":1}`),
+		Headers: amqp.Table{"traceparent": traceparentA, "tracestate": "vendor=1"},
+	})
+	p.publish(t, x, rk, amqp.Publishing{MessageId: "without-context", Body: []byte("plain")})
+	p.publish(t, x, rk, amqp.Publishing{
+		MessageId: "with-baggage", Body: []byte("b"),
+		Headers: amqp.Table{"traceparent": []byte(traceparentA), "baggage": []byte("tenant=acme,with_batch=True")},
+	})
+	ids := []string{"with-context", "without-context", "with-baggage"}
+	for i := range batchSize {
+		id := fmt.Sprintf("batch-%02d", i)
+		p.publish(t, x, rk, amqp.Publishing{MessageId: id, CorrelationId: "batch", Body: []byte(id)})
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// checkScenario checks what the tap made of publishScenario's messages.
+func checkScenario(t *testing.T, rec *recorder, destination, rk string) {
+	t.Helper()
+	got := rec.byID()
+	one := func(id string) message.Message {
+		require.Len(t, got[id], 1, "message %s seen once", id)
+		return got[id][0]
+	}
+	m := one("with-context")
+	assert.Equal(t, system, m.System)
+	assert.Equal(t, destination, m.Destination)
+	assert.Equal(t, traceparentA, m.TraceParent)
+	assert.Equal(t, "vendor=1", m.TraceState)
+	assert.Equal(t, "conv-1", m.ConversationID)
+	assert.True(t, m.Timestamp.Equal(time.Unix(1700000000, 0)), "AMQP timestamp property, got %v", m.Timestamp)
+	assert.Equal(t, 7, m.BodySize)
+	assert.Equal(t, "127.0.0.1", m.ServerAddress)
+	assert.Equal(t, 5672, m.ServerPort)
+	assert.False(t, m.Observed.IsZero())
+	if rk != "" {
+		assert.Equal(t, []attribute.KeyValue{semconv.MessagingRabbitMQDestinationRoutingKey(rk)}, m.Attributes)
+	} else {
+		assert.Empty(t, m.Attributes, "no routing key, no attribute")
+	}
+
+	m = one("without-context")
+	assert.Empty(t, m.TraceParent)
+	assert.Empty(t, m.Baggage)
+	assert.True(t, m.Timestamp.IsZero())
+
+	m = one("with-baggage")
+	assert.Equal(t, traceparentA, m.TraceParent, "byte-valued headers are read")
+	assert.Equal(t, "tenant=acme,with_batch=True", m.Baggage)
+
+	identities := map[string]bool{}
+	for i := range batchSize {
+		m := one(fmt.Sprintf("batch-%02d", i))
+		assert.Equal(t, "batch", m.ConversationID)
+		identities[m.Identity] = true
+	}
+	assert.Len(t, identities, batchSize, "every message has its own identity")
+}
+
+func TestFirehosePublish(t *testing.T) {
+	requireBroker(t)
+	enableFirehose(t)
+	p := newProducer(t)
+	x := unique("orders")
+	require.NoError(t, p.ch.ExchangeDeclare(x, "topic", false, true, false, false, nil))
+	t.Cleanup(func() { _ = p.ch.ExchangeDelete(x, false, false) })
+
+	cfg := NewDefaultConfig()
+	cfg.Firehose.Exchanges = []string{x} // other tests' traffic stays out
+	rec := &recorder{}
+	src, _ := startSource(t, cfg, rec)
+	defer shutdown(t, src)
+
+	waitTapping(t, rec, "probe", func(id string) { p.publish(t, x, "eu.created", amqp.Publishing{MessageId: id}) })
+	ids := publishScenario(t, p, x, "eu.created")
+	rec.waitIDs(t, ids...)
+	checkScenario(t, rec, x+":eu.created", "eu.created")
+	assert.Empty(t, rec.faults)
+}
+
+func TestFirehoseDeliverLeavesTheApplicationAlone(t *testing.T) {
+	requireBroker(t)
+	enableFirehose(t)
+	p := newProducer(t)
+	q := unique("billing")
+	_, err := p.ch.QueueDeclare(q, false, true, false, false, nil)
+	require.NoError(t, err)
+	app, err := p.ch.Consume(q, "", true, false, false, false, nil)
+	require.NoError(t, err)
+
+	cfg := NewDefaultConfig()
+	cfg.Firehose.Events = []string{EventPublish, EventDeliver}
+	cfg.Firehose.Exchanges = []string{defaultExchange}
+	cfg.Firehose.Queues = []string{q}
+	rec := &recorder{}
+	src, _ := startSource(t, cfg, rec)
+	defer shutdown(t, src)
+
+	// Probes go through the default exchange to the application's queue.
+	waitTapping(t, rec, "probe", func(id string) { p.publish(t, "", q, amqp.Publishing{MessageId: id}) })
+	p.publish(t, "", q, amqp.Publishing{MessageId: "d-1", Headers: amqp.Table{"traceparent": traceparentA}, Body: []byte("x")})
+
+	var appGot []string
+	require.Eventually(t, func() bool {
+		for {
+			select {
+			case d := <-app:
+				appGot = append(appGot, d.MessageId)
+			default:
+				return len(appGot) > 0 && appGot[len(appGot)-1] == "d-1"
+			}
+		}
+	}, waitLimit, 50*time.Millisecond, "the application's consumer still gets its messages")
+
+	require.Eventually(t, func() bool { return len(rec.byID()["d-1"]) == 2 }, waitLimit, 50*time.Millisecond,
+		"one publish and one deliver observation")
+	seen := rec.byID()["d-1"]
+	assert.Equal(t, q, seen[0].Destination, "default exchange: the routing key (the queue) names it")
+	assert.Equal(t, q, seen[1].Destination, "the queue equals the routing key, so it is written once")
+	assert.NotEqual(t, seen[0].Identity, seen[1].Identity, "publish and delivery are distinct observations")
+	assert.Equal(t, traceparentA, seen[1].TraceParent)
+}
+
+func TestQueueModeSurvivesAKilledConnection(t *testing.T) {
+	requireBroker(t)
+	p := newProducer(t)
+	x := unique("events")
+	require.NoError(t, p.ch.ExchangeDeclare(x, "topic", false, true, false, false, nil))
+	t.Cleanup(func() { _ = p.ch.ExchangeDelete(x, false, false) })
+	tapQueue := unique("msgtrace-tap")
+	t.Cleanup(func() { _, _ = p.ch.QueueDelete(tapQueue, false, false, false) })
+
+	cfg := NewDefaultConfig()
+	cfg.Mode = ModeQueue
+	cfg.Bindings = []BindingConfig{{Exchange: x, RoutingKey: "#"}}
+	cfg.Queue.Name = tapQueue // named: it keeps what is routed while the tap reconnects
+	cfg.Queue.Expires = time.Minute
+	cfg.Reconnect.InitialInterval = 100 * time.Millisecond
+	rec := &recorder{}
+	src, connName := startSource(t, cfg, rec)
+	defer shutdown(t, src)
+
+	waitTapping(t, rec, "probe", func(id string) { p.publish(t, x, "a.b", amqp.Publishing{MessageId: id}) })
+	ids := publishScenario(t, p, x, "a.b")
+	rec.waitIDs(t, ids...)
+	checkScenario(t, rec, x+":a.b", "a.b")
+
+	closeConnection(t, connName)
+	// Published while the tap may be down: the named queue holds them.
+	var during []string
+	for i := range 20 {
+		id := fmt.Sprintf("during-%02d", i)
+		p.publish(t, x, "a.b", amqp.Publishing{MessageId: id})
+		during = append(during, id)
+	}
+	rec.waitIDs(t, during...)
+	for i := range 20 {
+		id := fmt.Sprintf("after-%02d", i)
+		p.publish(t, x, "a.b", amqp.Publishing{MessageId: id})
+		rec.waitIDs(t, id)
+	}
+}
+
+func TestFirehoseRecoversFromAKilledConnection(t *testing.T) {
+	requireBroker(t)
+	enableFirehose(t)
+	p := newProducer(t)
+	x := unique("payments")
+	require.NoError(t, p.ch.ExchangeDeclare(x, "fanout", false, true, false, false, nil))
+	t.Cleanup(func() { _ = p.ch.ExchangeDelete(x, false, false) })
+
+	cfg := NewDefaultConfig()
+	cfg.Firehose.Exchanges = []string{x}
+	cfg.Reconnect.InitialInterval = 100 * time.Millisecond
+	rec := &recorder{}
+	src, connName := startSource(t, cfg, rec)
+	defer shutdown(t, src)
+
+	waitTapping(t, rec, "before", func(id string) { p.publish(t, x, "", amqp.Publishing{MessageId: id}) })
+	closeConnection(t, connName)
+	// The exclusive queue died with the connection: what is published
+	// before the tap is back is not seen, so probe until it is.
+	waitTapping(t, rec, "after", func(id string) { p.publish(t, x, "", amqp.Publishing{MessageId: id}) })
+	ids := publishScenario(t, p, x, "")
+	rec.waitIDs(t, ids...)
+	checkScenario(t, rec, x, "")
+}
+
+func TestNothingIsAcknowledgedUntilDelivered(t *testing.T) {
+	requireBroker(t)
+	p := newProducer(t)
+	x := unique("audit")
+	require.NoError(t, p.ch.ExchangeDeclare(x, "fanout", false, true, false, false, nil))
+	t.Cleanup(func() { _ = p.ch.ExchangeDelete(x, false, false) })
+	tapQueue := unique("msgtrace-tap")
+	t.Cleanup(func() { _, _ = p.ch.QueueDelete(tapQueue, false, false, false) })
+
+	cfg := NewDefaultConfig()
+	cfg.Mode = ModeQueue
+	cfg.Bindings = []BindingConfig{{Exchange: x}}
+	cfg.Queue.Name = tapQueue
+	cfg.Queue.Expires = time.Minute
+
+	// First tap: its pipeline never accepts. Wait until the queue exists
+	// and has handed it the message, then stop it.
+	stuck := &recorder{block: true}
+	src, _ := startSource(t, cfg, stuck)
+	require.Eventually(t, func() bool {
+		q, err := declarePassive(p, tapQueue)
+		return err == nil && q.Consumers == 1
+	}, waitLimit, 50*time.Millisecond)
+	p.publish(t, x, "", amqp.Publishing{MessageId: "kept"})
+	require.Eventually(t, func() bool {
+		q, err := declarePassive(p, tapQueue)
+		return err == nil && q.Messages == 0 // delivered to the tap, not yet acknowledged
+	}, waitLimit, 50*time.Millisecond)
+	shutdown(t, src)
+
+	// Second tap on the same queue: the message comes back.
+	rec := &recorder{}
+	src2, _ := startSource(t, cfg, rec)
+	defer shutdown(t, src2)
+	rec.waitIDs(t, "kept")
+}
+
+// declarePassive inspects a queue on a channel of its own (a failed passive
+// declare closes the channel).
+func declarePassive(p *producer, name string) (amqp.Queue, error) {
+	ch, err := p.conn.Channel()
+	if err != nil {
+		return amqp.Queue{}, err
+	}
+	defer ch.Close()
+	return ch.QueueDeclarePassive(name, false, false, false, false, nil)
+}
+
+func TestStartWithBrokerDown(t *testing.T) {
+	// Something that accepts and hangs up at once, like a broker that is
+	// still starting: Start must return at once, the source must keep
+	// retrying, and Shutdown must end the retries.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var attempts atomic.Int32
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			attempts.Add(1)
+			c.Close()
+		}
+	}()
+	defer func() {
+		l.Close()
+		<-accepted
+	}()
+
+	cfg := NewDefaultConfig()
+	cfg.Endpoint = "amqp://" + l.Addr().String()
+	cfg.Reconnect.InitialInterval = 10 * time.Millisecond
+	cfg.Reconnect.MaxInterval = 20 * time.Millisecond
+	rec := &recorder{}
+	src, err := New(cfg, message.Settings{Logger: zaptest.NewLogger(t), Telemetry: rec, Deliver: rec.Deliver})
+	require.NoError(t, err)
+	require.NoError(t, src.Start(context.Background(), componenttest.NewNopHost()))
+	require.Eventually(t, func() bool { return attempts.Load() >= 3 }, waitLimit, 10*time.Millisecond, "the source retries")
+	shutdown(t, src)
+	assert.Empty(t, rec.messages())
+}

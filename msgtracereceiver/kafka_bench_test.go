@@ -1,0 +1,189 @@
+package msgtracereceiver
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/otelcol-msg/otelcol-msg/internal/traceparent"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/metadata"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/spanmodel"
+)
+
+// The two benchmarks read the same kind of topic: benchMessages records of
+// 200 bytes over benchPartitions partitions, each with a sampled
+// traceparent (instrumented producers, one receive span per message). Each
+// iteration reads the whole topic with a fresh consumer group; msgs/s is
+// measured from the first record received to the last one handled, so group
+// joins do not count. kfake keeps the topic in memory: keep it modest.
+const (
+	benchTopic      = "bench"
+	benchMessages   = 200_000
+	benchPartitions = 4
+)
+
+func benchCluster(b *testing.B) []string {
+	b.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ClusterID(testClusterID), kfake.SeedTopics(benchPartitions, benchTopic))
+	require.NoError(b, err)
+	b.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ProducerLinger(5*time.Millisecond))
+	require.NoError(b, err)
+	defer cl.Close()
+	value := make([]byte, 200)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for i := range benchMessages {
+		tp := traceparent.Format(producerContext(i%250, true))
+		wg.Add(1)
+		cl.Produce(context.Background(), &kgo.Record{
+			Topic: benchTopic, Value: value, Key: []byte(strconv.Itoa(i)),
+			Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(tp)}},
+		}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				failed.Store(err)
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	return c.ListenAddrs()
+}
+
+// meter measures from the first handled message to the last.
+type meter struct {
+	n     atomic.Int64
+	first atomic.Int64 // unix nanos
+	done  chan struct{}
+}
+
+func newMeter() *meter { return &meter{done: make(chan struct{})} }
+
+func (m *meter) add(n int64) {
+	m.first.CompareAndSwap(0, time.Now().UnixNano())
+	if m.n.Add(n) == benchMessages {
+		close(m.done)
+	}
+}
+
+func (m *meter) elapsed() time.Duration {
+	return time.Since(time.Unix(0, m.first.Load()))
+}
+
+// rawHandler is a plain consumer: it marks every record and does nothing else.
+type rawHandler struct{ m *meter }
+
+func (rawHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (rawHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (h rawHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	for msg := range claim.Messages() {
+		sess.MarkMessage(msg, "")
+		h.m.add(1)
+	}
+	return nil
+}
+
+// BenchmarkKafkaRawSarama is the baseline: a plain sarama consumer group.
+func BenchmarkKafkaRawSarama(b *testing.B) {
+	addrs := benchCluster(b)
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		sc := sarama.NewConfig()
+		sc.Version = sarama.V2_1_0_0
+		sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+		group, err := sarama.NewConsumerGroup(addrs, "raw-"+strconv.Itoa(i), sc)
+		require.NoError(b, err)
+		m := newMeter()
+		ctx, cancel := context.WithCancel(context.Background())
+		consumed := make(chan error, 1)
+		b.StartTimer()
+		go func() { consumed <- group.Consume(ctx, []string{benchTopic}, rawHandler{m}) }()
+		<-m.done
+		total += m.elapsed()
+		b.StopTimer()
+		cancel()
+		require.NoError(b, <-consumed)
+		require.NoError(b, group.Close())
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(benchMessages*b.N)/total.Seconds(), "msgs/s")
+}
+
+// BenchmarkKafkaTrace is the receiver on the same topic with the default
+// settings: one receive span per message, handed to a consumer that does
+// nothing but count them.
+func BenchmarkKafkaTrace(b *testing.B) {
+	benchmarkTrace(b, func(*Config) {})
+}
+
+func benchmarkTrace(b *testing.B, mutate func(*Config)) {
+	addrs := benchCluster(b)
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		m := newMeter()
+		next, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+			m.add(receivedMessages(td))
+			return nil
+		})
+		require.NoError(b, err)
+		cfg := kafkaConfig(addrs, benchTopic)
+		cfg.Kafka.GroupID = "trace-" + strconv.Itoa(i)
+		cfg.Kafka.CommitInterval = time.Second
+		cfg.Kafka.TopicRefreshInterval = time.Minute
+		mutate(cfg)
+		r, err := NewFactory().CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
+		require.NoError(b, err)
+		b.StartTimer()
+		require.NoError(b, r.Start(context.Background(), componenttest.NewNopHost()))
+		<-m.done
+		total += m.elapsed()
+		b.StopTimer()
+		require.NoError(b, r.Shutdown(context.Background()))
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(benchMessages*b.N)/total.Seconds(), "msgs/s")
+}
+
+// BenchmarkKafkaTraceBatch is BenchmarkKafkaTrace with spans.receive: batch
+// (one span per delivered batch, a link per message).
+func BenchmarkKafkaTraceBatch(b *testing.B) {
+	benchmarkTrace(b, func(cfg *Config) { cfg.Spans.Receive = spanmodel.ReceiveBatch })
+}
+
+// receivedMessages counts the messages spans account for: one per receive
+// span, or messaging.batch.message_count of a batch span.
+func receivedMessages(td ptrace.Traces) int64 {
+	var n int64
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := 0; i < spans.Len(); i++ {
+		s := spans.At(i)
+		if s.Kind() != ptrace.SpanKindClient {
+			continue
+		}
+		if c, ok := s.Attributes().Get("messaging.batch.message_count"); ok {
+			n += c.Int()
+		} else {
+			n++
+		}
+	}
+	return n
+}

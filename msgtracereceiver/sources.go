@@ -1,0 +1,38 @@
+package msgtracereceiver // import "github.com/otelcol-msg/otelcol-msg/msgtracereceiver"
+
+import (
+	"fmt"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/kafkasource"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+)
+
+// This file is the one place that knows the sources. Adding a broker takes
+// a config field in Config, a line in sourceKeys and hasSource, and a block
+// in newSources.
+
+// sourceKeys lists the source blocks, for the "no source" error.
+const sourceKeys = "kafka"
+
+// hasSource reports whether any source block is set.
+func (cfg *Config) hasSource() bool {
+	return cfg.Kafka != nil
+}
+
+// newSources builds the configured sources. settingsFor returns the
+// pipeline, telemetry and logger of one messaging system.
+func newSources(cfg *Config, settingsFor func(system string) (message.Settings, error)) ([]message.Source, error) {
+	var srcs []message.Source
+	if cfg.Kafka != nil {
+		set, err := settingsFor(kafkasource.System)
+		if err != nil {
+			return nil, err
+		}
+		src, err := kafkasource.New(cfg.Kafka, set)
+		if err != nil {
+			return nil, fmt.Errorf("kafka source: %w", err)
+		}
+		srcs = append(srcs, src)
+	}
+	return srcs, nil
+}
