@@ -96,13 +96,21 @@ func newSemconv(tb testing.TB, next *consumertest.TracesSink) processor.Traces {
 	return p
 }
 
-func newTransform(tb testing.TB, next *consumertest.TracesSink) processor.Traces {
-	tb.Helper()
+// newTransform returns transformprocessor configured with the named configuration of
+// testdata/transform.yaml ("equivalent" or "faststream_only").
+func newTransform(name string) func(testing.TB, *consumertest.TracesSink) processor.Traces {
+	return func(tb testing.TB, next *consumertest.TracesSink) processor.Traces {
+		tb.Helper()
+		return createTransform(tb, name, next)
+	}
+}
+
+func createTransform(tb testing.TB, name string, next *consumertest.TracesSink) processor.Traces {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "transform.yaml"))
 	require.NoError(tb, err)
 	f := transformprocessor.NewFactory()
 	cfg := f.CreateDefaultConfig()
-	sub, err := cm.Sub(component.NewID(f.Type()).String())
+	sub, err := cm.Sub(component.NewIDWithName(f.Type(), name).String())
 	require.NoError(tb, err)
 	require.NoError(tb, sub.Unmarshal(cfg))
 	p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), cfg, next)
@@ -112,24 +120,43 @@ func newTransform(tb testing.TB, next *consumertest.TracesSink) processor.Traces
 	return p
 }
 
-// TestSameOutput checks that the two processors are configured equivalently: they turn the
-// benchmark batch into the same spans.
+// TestSameOutput checks that transformprocessor is configured equivalently: with the equivalent
+// configuration it turns every golden trace input of the semconv processor into the same spans
+// as the processor; with faststream_only, the benchmark batch.
 func TestSameOutput(t *testing.T) {
-	run := func(newProc func(testing.TB, *consumertest.TracesSink) processor.Traces) []byte {
+	run := func(t *testing.T, newProc func(testing.TB, *consumertest.TracesSink) processor.Traces, td ptrace.Traces) []byte {
 		sink := new(consumertest.TracesSink)
 		p := newProc(t, sink)
-		require.NoError(t, p.ConsumeTraces(context.Background(), fastStreamCorpus(t)))
+		require.NoError(t, p.ConsumeTraces(context.Background(), td))
 		require.Len(t, sink.AllTraces(), 1)
-		b, err := (&ptrace.JSONMarshaler{}).MarshalTraces(sink.AllTraces()[0])
-		require.NoError(t, err)
-		return normalize(t, b)
+		return normalizeTraces(t, sink.AllTraces()[0])
 	}
-	semconv, transform := run(newSemconv), run(newTransform)
-	require.Equal(t, string(semconv), string(transform))
-	require.NotEqual(t, string(normalizeTraces(t, fastStreamCorpus(t))), string(semconv), "the corpus was not migrated")
+	inputs, err := filepath.Glob(filepath.Join("..", "semconvprocessor", "testdata", "traces", "*", "input.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, inputs)
+	for _, input := range inputs {
+		t.Run(filepath.Base(filepath.Dir(input)), func(t *testing.T) {
+			b, err := os.ReadFile(input)
+			require.NoError(t, err)
+			td := func() ptrace.Traces {
+				td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(b)
+				require.NoError(t, err)
+				return td
+			}
+			require.Equal(t, string(run(t, newSemconv, td())), string(run(t, newTransform("equivalent"), td())))
+		})
+	}
+	t.Run("benchmark batch", func(t *testing.T) {
+		semconv := run(t, newSemconv, fastStreamCorpus(t))
+		require.NotEqual(t, string(normalizeTraces(t, fastStreamCorpus(t))), string(semconv), "the batch was not migrated")
+		for _, name := range []string{"equivalent", "faststream_only"} {
+			require.Equal(t, string(semconv), string(run(t, newTransform(name), fastStreamCorpus(t))), name)
+		}
+	})
 }
 
 func normalizeTraces(t *testing.T, td ptrace.Traces) []byte {
+	t.Helper()
 	b, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
 	require.NoError(t, err)
 	return normalize(t, b)
@@ -187,12 +214,20 @@ func benchmark(b *testing.B, corpus ptrace.Traces, mutates bool) {
 	for _, bc := range []struct {
 		name    string
 		newProc func(testing.TB, *consumertest.TracesSink) processor.Traces
-	}{{"semconv", newSemconv}, {"transform", newTransform}} {
+	}{
+		{"semconv", newSemconv},
+		{"transform", newTransform("equivalent")},
+		{"transform_faststream_only", newTransform("faststream_only")},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			sink := new(consumertest.TracesSink)
 			p := bc.newProc(b, sink)
-			td := ptrace.NewTraces()
-			corpus.CopyTo(td)
+			// Each batch is decoded from OTLP protobuf, as the otlp receiver does, so attribute
+			// slices have the capacities they have in a collector.
+			wire, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(corpus)
+			require.NoError(b, err)
+			td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(wire)
+			require.NoError(b, err)
 			var mallocs uint64
 			var ms runtime.MemStats
 			b.ReportAllocs()
@@ -200,8 +235,8 @@ func benchmark(b *testing.B, corpus ptrace.Traces, mutates bool) {
 			for b.Loop() {
 				b.StopTimer()
 				if mutates {
-					td = ptrace.NewTraces()
-					corpus.CopyTo(td)
+					td, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(wire)
+					require.NoError(b, err)
 				}
 				sink.Reset()
 				runtime.ReadMemStats(&ms)

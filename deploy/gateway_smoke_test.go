@@ -81,10 +81,11 @@ func startFakeTempo(t *testing.T) (*fakeTempo, string) {
 type sample struct {
 	name   string
 	labels map[string]string
+	value  float64
 }
 
 var (
-	sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s`)
+	sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)`)
 	labelPair  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
 )
 
@@ -110,7 +111,11 @@ func scrape(ctx context.Context, url string) ([]sample, error) {
 		if m == nil {
 			continue // comments, blank lines
 		}
-		s := sample{name: m[1], labels: map[string]string{}}
+		v, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: value of %q: %w", url, sc.Text(), err)
+		}
+		s := sample{name: m[1], labels: map[string]string{}, value: v}
 		for _, l := range labelPair.FindAllStringSubmatch(m[2], -1) {
 			s.labels[l[1]] = l[2]
 		}
@@ -123,6 +128,15 @@ var (
 	selector     = regexp.MustCompile(`\b((?:traces|otelcol)_[a-z_]+)\b(?:\{([^}]*)\})?`)
 	matcherParts = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"`)
 )
+
+// serviceMapQueries are the series Grafana's Tempo data source reads for the
+// service map (serviceMap.datasourceUid), for the orders -> billing edge the
+// end-to-end test sends.
+var serviceMapQueries = map[string]string{
+	"service map requests": `sum by (client, server) (rate(traces_service_graph_request_total{client="orders", server="billing", connection_type="messaging_system"}[5m]))`,
+	"service map failures": `sum by (client, server) (rate(traces_service_graph_request_failed_total{client="orders", server="billing"}[5m]))`,
+	"service map latency":  `histogram_quantile(0.95, sum by (le, client, server) (rate(traces_service_graph_request_server_seconds_bucket{server="billing"}[5m])))`,
+}
 
 // onlyAfterFailure are counters the collector creates on the first failure
 // they count; a healthy run has none (TestDashboardQueriesMatchGateway still
@@ -291,14 +305,23 @@ service:
 	); err != nil {
 		t.Fatal(err)
 	}
-	// The consumer's own span, as a service sends it: processing failed.
+	// The services' own spans, as they send them: the producer's send and
+	// the consumer's failed process, one edge of the service map.
 	now := time.Now()
-	body := fmt.Sprintf(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]},
-"scopeSpans":[{"spans":[{"traceId":%q,"spanId":"c7ad6b7169203331","parentSpanId":"00f067aa0ba902b7","name":"process orders","kind":5,
-"startTimeUnixNano":"%d","endTimeUnixNano":"%d","status":{"code":2},
-"attributes":[{"key":"messaging.system","value":{"stringValue":"kafka"}},{"key":"messaging.destination.name","value":{"stringValue":"orders"}},
-{"key":"messaging.operation.type","value":{"stringValue":"process"}},{"key":"error.type","value":{"stringValue":"ValueError"}}]}]}]}]}`,
-		traceID, now.Add(-20*time.Millisecond).UnixNano(), now.UnixNano())
+	attrs := func(op string) string {
+		return `[{"key":"messaging.system","value":{"stringValue":"kafka"}},{"key":"messaging.destination.name","value":{"stringValue":"orders"}},` +
+			`{"key":"messaging.operation.type","value":{"stringValue":"` + op + `"}}`
+	}
+	body := fmt.Sprintf(`{"resourceSpans":[
+{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"orders"}}]},
+ "scopeSpans":[{"spans":[{"traceId":%[1]q,"spanId":"00f067aa0ba902b7","name":"send orders","kind":4,
+  "startTimeUnixNano":"%[2]d","endTimeUnixNano":"%[3]d","attributes":%[4]s]}]}]},
+{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]},
+ "scopeSpans":[{"spans":[{"traceId":%[1]q,"spanId":"c7ad6b7169203331","parentSpanId":"00f067aa0ba902b7","name":"process orders","kind":5,
+  "startTimeUnixNano":"%[3]d","endTimeUnixNano":"%[5]d","status":{"code":2},
+  "attributes":%[6]s,{"key":"error.type","value":{"stringValue":"ValueError"}}]}]}]}]}`,
+		traceID, now.Add(-40*time.Millisecond).UnixNano(), now.Add(-30*time.Millisecond).UnixNano(),
+		attrs("send"), now.UnixNano(), attrs("process"))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr(2)+"/v1/traces", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -325,10 +348,17 @@ service:
 			}
 			samples = append(samples, s...)
 		}
-		unmet = unmetQueries(queries, samples)
+		unmet = append(unmetQueries(queries, samples), unmetQueries(serviceMapQueries, samples)...)
 		if arrived && len(unmet) == 0 {
 			if got := span.ParentSpanID().String(); got != "00f067aa0ba902b7" {
 				t.Errorf("receive span's parent %s, want the producer's span 00f067aa0ba902b7", got)
+			}
+			// Only the services' orders -> billing edge: the gateway's own
+			// receive spans stay out of service_graph.
+			for _, s := range samples {
+				if s.name == "otelcol_connector_servicegraph_total_edges" && s.value != 1 {
+					t.Errorf("service_graph holds %v edges, want 1 (orders -> billing)", s.value)
+				}
 			}
 			return
 		}

@@ -8,6 +8,9 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/kafkasource"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/natssource"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/rabbitmqsource"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/redissource"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/spanmodel"
 )
 
@@ -26,6 +29,12 @@ type Config struct {
 
 	// Kafka taps Kafka topics through a consumer group of the receiver's own.
 	Kafka *kafkasource.Config `mapstructure:"kafka"`
+	// RabbitMQ taps the firehose or a bounded queue of the receiver's own.
+	RabbitMQ *rabbitmqsource.Config `mapstructure:"rabbitmq"`
+	// NATS taps core subjects and JetStream streams (ordered consumers).
+	NATS *natssource.Config `mapstructure:"nats"`
+	// Redis taps Pub/Sub channels and patterns, and Streams with XREAD.
+	Redis *redissource.Config `mapstructure:"redis"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -59,6 +68,15 @@ type SamplingConfig struct {
 func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	if conf.IsSet("kafka") && cfg.Kafka == nil {
 		cfg.Kafka = kafkasource.NewDefaultConfig()
+	}
+	if conf.IsSet("rabbitmq") && cfg.RabbitMQ == nil {
+		cfg.RabbitMQ = rabbitmqsource.NewDefaultConfig()
+	}
+	if conf.IsSet("nats") && cfg.NATS == nil {
+		cfg.NATS = natssource.NewDefaultConfig()
+	}
+	if conf.IsSet("redis") && cfg.Redis == nil {
+		cfg.Redis = redissource.NewDefaultConfig()
 	}
 	return conf.Unmarshal(cfg)
 }

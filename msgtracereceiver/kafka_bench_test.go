@@ -65,24 +65,44 @@ func benchCluster(b *testing.B) []string {
 	return c.ListenAddrs()
 }
 
-// meter measures from the first handled message to the last.
+// meter measures from the first handled message to the last: wall time,
+// and the CPU time of the whole process (consumer, kfake, GC) meanwhile,
+// which is steadier than wall time on a shared machine.
 type meter struct {
 	n     atomic.Int64
 	first atomic.Int64 // unix nanos
+	cpu0  atomic.Int64
+	wall  time.Duration
+	cpu   time.Duration
 	done  chan struct{}
 }
 
 func newMeter() *meter { return &meter{done: make(chan struct{})} }
 
 func (m *meter) add(n int64) {
-	m.first.CompareAndSwap(0, time.Now().UnixNano())
+	if m.first.CompareAndSwap(0, time.Now().UnixNano()) {
+		m.cpu0.Store(int64(processCPU()))
+	}
 	if m.n.Add(n) == benchMessages {
+		m.wall = time.Since(time.Unix(0, m.first.Load()))
+		m.cpu = processCPU() - time.Duration(m.cpu0.Load())
 		close(m.done)
 	}
 }
 
-func (m *meter) elapsed() time.Duration {
-	return time.Since(time.Unix(0, m.first.Load()))
+// totals accumulates meters over a benchmark's iterations.
+type totals struct{ wall, cpu time.Duration }
+
+func (t *totals) add(m *meter) {
+	<-m.done
+	t.wall += m.wall
+	t.cpu += m.cpu
+}
+
+func (t *totals) report(b *testing.B) {
+	msgs := float64(benchMessages * b.N)
+	b.ReportMetric(msgs/t.wall.Seconds(), "msgs/s")
+	b.ReportMetric(float64(t.cpu.Nanoseconds())/msgs, "cpu-ns/msg")
 }
 
 // rawHandler is a plain consumer: it marks every record and does nothing else.
@@ -101,7 +121,7 @@ func (h rawHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.
 // BenchmarkKafkaRawSarama is the baseline: a plain sarama consumer group.
 func BenchmarkKafkaRawSarama(b *testing.B) {
 	addrs := benchCluster(b)
-	var total time.Duration
+	var total totals
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -115,15 +135,14 @@ func BenchmarkKafkaRawSarama(b *testing.B) {
 		consumed := make(chan error, 1)
 		b.StartTimer()
 		go func() { consumed <- group.Consume(ctx, []string{benchTopic}, rawHandler{m}) }()
-		<-m.done
-		total += m.elapsed()
+		total.add(m)
 		b.StopTimer()
 		cancel()
 		require.NoError(b, <-consumed)
 		require.NoError(b, group.Close())
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(benchMessages*b.N)/total.Seconds(), "msgs/s")
+	total.report(b)
 }
 
 // BenchmarkKafkaTrace is the receiver on the same topic with the default
@@ -135,7 +154,7 @@ func BenchmarkKafkaTrace(b *testing.B) {
 
 func benchmarkTrace(b *testing.B, mutate func(*Config)) {
 	addrs := benchCluster(b)
-	var total time.Duration
+	var total totals
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -154,13 +173,12 @@ func benchmarkTrace(b *testing.B, mutate func(*Config)) {
 		require.NoError(b, err)
 		b.StartTimer()
 		require.NoError(b, r.Start(context.Background(), componenttest.NewNopHost()))
-		<-m.done
-		total += m.elapsed()
+		total.add(m)
 		b.StopTimer()
 		require.NoError(b, r.Shutdown(context.Background()))
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(benchMessages*b.N)/total.Seconds(), "msgs/s")
+	total.report(b)
 }
 
 // BenchmarkKafkaTraceBatch is BenchmarkKafkaTrace with spans.receive: batch

@@ -26,12 +26,17 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/otelcol-msg/otelcol-msg/internal/traceparent"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/kafkasource"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/metadata"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/metadatatest"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/spanmodel"
 )
 
@@ -108,8 +113,12 @@ func startReceiver(t *testing.T, cfg *Config, next consumer.Traces) func() {
 
 func startReceiverWithHost(t *testing.T, cfg *Config, next consumer.Traces, host component.Host) func() {
 	t.Helper()
+	return startReceiverWith(t, cfg, next, host, receivertest.NewNopSettings(metadata.Type))
+}
+
+func startReceiverWith(t *testing.T, cfg *Config, next consumer.Traces, host component.Host, set receiver.Settings) func() {
+	t.Helper()
 	require.NoError(t, cfg.Validate())
-	set := receivertest.NewNopSettings(metadata.Type)
 	set.Logger = zaptest.NewLogger(t)
 	r, err := NewFactory().CreateTraces(context.Background(), set, cfg, next)
 	require.NoError(t, err)
@@ -202,8 +211,21 @@ func TestKafkaMessagesWithAndWithoutContext(t *testing.T) {
 	produce(t, cl, recs...)
 
 	sink := new(consumertest.TracesSink)
-	startReceiver(t, kafkaConfig(addrs, "orders"), sink)
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	startReceiverWith(t, kafkaConfig(addrs, "orders"), sink, componenttest.NewNopHost(), metadatatest.NewSettings(tt))
 	require.Eventually(t, func() bool { return sink.SpanCount() >= withCtx+2*withoutCtx }, waitFor, tick)
+
+	metadatatest.AssertEqualMsgtraceReceiverMessagesObserved(t, tt, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", "orders")),
+		Value:      withCtx + withoutCtx,
+	}}, metricdatatest.IgnoreTimestamp())
+	lag := func(p string) metricdata.DataPoint[int64] {
+		return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String("messaging.system", "kafka"),
+			attribute.String("messaging.destination.name", "orders"), attribute.String("messaging.destination.partition.id", p))}
+	}
+	metadatatest.AssertEqualMsgtraceReceiverLag(t, tt, []metricdata.DataPoint[int64]{lag("0"), lag("1")},
+		metricdatatest.IgnoreTimestamp())
 
 	spans := allSpans(sink)
 	require.Len(t, spans, withCtx+2*withoutCtx)
@@ -425,6 +447,30 @@ func TestKafkaRetryUntilRecovered(t *testing.T) {
 	for k, v := range offsets {
 		assert.Equal(t, 1, v, "message %s delivered once", k)
 	}
+}
+
+// The exporter is down when the collector stops: nothing is committed, and
+// the next run delivers every message.
+func TestKafkaShutdownWhileRefusing(t *testing.T) {
+	c := newCluster(t, 1, "stop")
+	addrs := c.ListenAddrs()
+	const n = 4
+	for range n {
+		produce(t, producer(t, addrs), record("stop", 0))
+	}
+	refusing := new(switchConsumer)
+	refusing.failing.Store(true)
+	stop := startReceiver(t, kafkaConfig(addrs, "stop"), refusing)
+	require.Eventually(t, func() bool { return refusing.refused.Load() >= 3 }, waitFor, tick)
+	stop()
+	require.Equal(t, []int64{-1}, committed(t, addrs, kafkasource.DefaultGroupID, "stop", 1))
+
+	sink := new(consumertest.TracesSink)
+	startReceiver(t, kafkaConfig(addrs, "stop"), sink)
+	require.Eventually(t, func() bool {
+		return committed(t, addrs, kafkasource.DefaultGroupID, "stop", 1)[0] == n
+	}, waitFor, tick)
+	assert.Equal(t, 2*n, sink.SpanCount(), "a rebuilt send span and a receive span per message")
 }
 
 // A permanent refusal is counted and acknowledged.

@@ -5,6 +5,9 @@ import (
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/kafkasource"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/natssource"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/rabbitmqsource"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/redissource"
 )
 
 // This file is the one place that knows the sources. Adding a broker takes
@@ -12,11 +15,11 @@ import (
 // in newSources.
 
 // sourceKeys lists the source blocks, for the "no source" error.
-const sourceKeys = "kafka"
+const sourceKeys = "kafka, rabbitmq, nats, redis"
 
 // hasSource reports whether any source block is set.
 func (cfg *Config) hasSource() bool {
-	return cfg.Kafka != nil
+	return cfg.Kafka != nil || cfg.RabbitMQ != nil || cfg.NATS != nil || cfg.Redis != nil
 }
 
 // newSources builds the configured sources. settingsFor returns the
@@ -31,6 +34,39 @@ func newSources(cfg *Config, settingsFor func(system string) (message.Settings, 
 		src, err := kafkasource.New(cfg.Kafka, set)
 		if err != nil {
 			return nil, fmt.Errorf("kafka source: %w", err)
+		}
+		srcs = append(srcs, src)
+	}
+	if cfg.RabbitMQ != nil {
+		set, err := settingsFor(rabbitmqsource.System)
+		if err != nil {
+			return nil, err
+		}
+		src, err := rabbitmqsource.New(cfg.RabbitMQ, set)
+		if err != nil {
+			return nil, fmt.Errorf("rabbitmq source: %w", err)
+		}
+		srcs = append(srcs, src)
+	}
+	if cfg.NATS != nil {
+		set, err := settingsFor(natssource.System)
+		if err != nil {
+			return nil, err
+		}
+		src, err := natssource.New(cfg.NATS, set)
+		if err != nil {
+			return nil, fmt.Errorf("nats source: %w", err)
+		}
+		srcs = append(srcs, src)
+	}
+	if cfg.Redis != nil {
+		set, err := settingsFor(redissource.System)
+		if err != nil {
+			return nil, err
+		}
+		src, err := redissource.New(cfg.Redis, set)
+		if err != nil {
+			return nil, fmt.Errorf("redis source: %w", err)
 		}
 		srcs = append(srcs, src)
 	}

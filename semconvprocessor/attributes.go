@@ -1,8 +1,6 @@
 package semconvprocessor // import "github.com/otelcol-msg/otelcol-msg/semconvprocessor"
 
 import (
-	"strings"
-
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
@@ -51,100 +49,233 @@ func codeRenames() []renames.Attribute {
 	}
 }
 
-// needsMigration reports whether attrs carry a deprecated messaging attribute or a deprecated
-// messaging.operation.type value. It reads keys only (no allocation) and stops at the first hit.
-// messaging says whether any messaging.* key was seen, opName whether messaging.operation.name was.
-func (p *semconvProcessor) needsMigration(attrs pcommon.Map, sig renames.Signal) (old, messaging, opName bool) {
+// scan is what one pass over the attributes of a span or data point found.
+type scan struct {
+	// renames are the deprecated keys present, in attribute order, as their renames; positions
+	// holds their indexes in the attributes.
+	renames   []*renames.Attribute
+	positions []int
+	// oldValue: messaging.operation.type holds a deprecated value (publish, deliver).
+	oldValue bool
+	// messaging: some messaging.* key is present.
+	messaging bool
+	// hasErrorType: error.type is present.
+	hasErrorType bool
+}
+
+// scanBuffers back the slices of a scan on the caller's stack.
+type scanBuffers struct {
+	renames   [16]*renames.Attribute
+	positions [16]int
+}
+
+// old reports whether the attributes follow deprecated conventions.
+func (s *scan) old() bool { return len(s.renames) > 0 || s.oldValue }
+
+// isMessaging is strings.HasPrefix(k, "messaging."), spelled so the compiler compares words.
+func isMessaging(k string) bool { return len(k) > 10 && k[:10] == messagingPrefix }
+
+// scanAttributes reads attrs once: deprecated messaging keys (looked up in the rename table) and
+// the facts migration needs. It neither writes nor allocates (up to 16 deprecated keys). facts is
+// separate from the scan so that the strings read from it do not make buf escape.
+func (p *semconvProcessor) scanAttributes(attrs pcommon.Map, sig renames.Signal, buf *scanBuffers, f *facts) scan {
+	s := scan{renames: buf.renames[:0], positions: buf.positions[:0]}
+	i := -1
 	for k, v := range attrs.All() {
-		if !strings.HasPrefix(k, messagingPrefix) {
+		i++
+		if !isMessaging(k) {
+			if k == keyErrorType {
+				s.hasErrorType = true
+			}
 			continue
 		}
-		messaging = true
-		switch k {
-		case keyOperationName:
-			opName = true
-		case keyOperationType:
-			if v.Type() == pcommon.ValueTypeStr {
-				if _, deprecated := p.idx.Value(keyOperationType, v.Str()); deprecated {
-					return true, true, opName
-				}
+		s.messaging = true
+		if slot := factSlotOf(k); slot != noFact {
+			f.set(slot, v, false)
+			if slot == factOpType && v.Type() == pcommon.ValueTypeStr {
+				_, s.oldValue = p.idx.OperationValue(v.Str())
 			}
-		default:
-			if _, deprecated := p.idx.Attribute(sig, k); deprecated {
-				return true, true, opName
-			}
-		}
-	}
-	return false, messaging, opName
-}
-
-// renameAttributes applies the renames of sig to attrs, then renames deprecated values of
-// messaging.operation.type. keepOld keeps the old keys beside the new ones (duplicate mode).
-// scratch is an empty value the caller owns; it carries a value between removing the old key and
-// adding the new one, so the attribute slice is reused instead of grown.
-func (p *semconvProcessor) renameAttributes(attrs pcommon.Map, sig renames.Signal, keepOld bool, scratch pcommon.Value) {
-	// Collect first: renaming while ranging over the map would skip or revisit entries.
-	var buf [16]renames.Attribute
-	found := buf[:0]
-	for k := range attrs.All() {
-		if !strings.HasPrefix(k, messagingPrefix) {
 			continue
 		}
-		if a, ok := p.idx.Attribute(sig, k); ok {
-			found = append(found, a)
+		if a, deprecated := p.idx.Attribute(sig, k); deprecated {
+			s.renames = append(s.renames, a)
+			s.positions = append(s.positions, i)
+			if slot := factSlotOf(a.To); slot != noFact {
+				f.set(slot, v, true)
+			}
 		}
 	}
-	for _, a := range found {
-		renameAttribute(attrs, a, keepOld, scratch)
-	}
-	if v, ok := attrs.Get(keyOperationType); ok && v.Type() == pcommon.ValueTypeStr {
-		if to, deprecated := p.idx.Value(keyOperationType, v.Str()); deprecated {
-			v.SetStr(to)
-		}
+	return s
+}
+
+// factSlot names an attribute migrateSpan reads.
+type factSlot int
+
+const (
+	factSystem factSlot = iota
+	factOpType
+	factOpName
+	factDestName
+	factTemplate
+	factRoutingKey
+	factTemporary
+	factAnonymous
+	numFacts
+	noFact factSlot = -1
+)
+
+func factSlotOf(key string) factSlot {
+	switch key {
+	case keySystem:
+		return factSystem
+	case keyOperationType:
+		return factOpType
+	case keyOperationName:
+		return factOpName
+	case keyDestinationName:
+		return factDestName
+	case keyDestinationTemplate:
+		return factTemplate
+	case keyRoutingKey:
+		return factRoutingKey
+	case keyDestinationTemp:
+		return factTemporary
+	case keyDestinationAnon:
+		return factAnonymous
+	default:
+		return noFact
 	}
 }
 
-// renameAttribute moves the value of a.From to a.To, converted to a string when the registry
-// types a.To as string (messaging.kafka.destination.partition, an int, becomes
-// messaging.destination.partition.id). When a.To is already set, that value wins. keepOld keeps
-// a.From.
-func renameAttribute(attrs pcommon.Map, a renames.Attribute, keepOld bool, scratch pcommon.Value) {
-	src, ok := attrs.Get(a.From)
-	if !ok {
+// facts are the values of the fact attributes as they will be once the renames are applied: a
+// key that is present keeps its value, a missing one takes the value of the first deprecated key
+// renamed into it.
+type facts struct {
+	present, renamed [numFacts]bool
+	str              [numFacts]string // string values ("" when not a string)
+	isStr            [numFacts]bool
+	boolean          [numFacts]bool // true when a boolean true
+}
+
+func (f *facts) set(slot factSlot, v pcommon.Value, fromRename bool) {
+	if f.present[slot] || (fromRename && f.renamed[slot]) {
 		return
 	}
-	if _, exists := attrs.Get(a.To); exists {
-		if !keepOld {
-			attrs.Remove(a.From)
-		}
-		return
-	}
-	var dst pcommon.Value
-	if keepOld {
-		src.CopyTo(scratch)
-		dst = attrs.PutEmpty(a.To)
+	if fromRename {
+		f.renamed[slot] = true
 	} else {
-		src.MoveTo(scratch)
-		attrs.Remove(a.From) // frees the slot PutEmpty takes
-		dst = attrs.PutEmpty(a.To)
+		f.present[slot] = true
 	}
-	scratch.MoveTo(dst)
-	if a.ToType == "string" && dst.Type() != pcommon.ValueTypeStr {
-		dst.SetStr(dst.AsString())
+	f.isStr[slot] = v.Type() == pcommon.ValueTypeStr
+	f.str[slot] = strValue(v)
+	f.boolean[slot] = v.Type() == pcommon.ValueTypeBool && v.Bool()
+}
+
+func (f *facts) has(slot factSlot) bool { return f.present[slot] || f.renamed[slot] }
+
+// applyRenames applies the renames found by scanAttributes, then renames a deprecated value of
+// messaging.operation.type.
+//
+// A value moves to its new key, converted to a string when the registry types the new key as
+// string (messaging.kafka.destination.partition, an int, becomes messaging.destination.partition.id).
+// When the new key is already set, its value wins and the deprecated key is dropped. keepOld
+// keeps the deprecated keys (duplicate mode).
+//
+// pdata has no key rename and its removes and inserts are linear, so in replace mode the values
+// move out to the workspace in one pass, the deprecated keys go in one RemoveIf pass, and the new
+// keys reuse the freed slots: the attribute slice does not grow.
+func (p *semconvProcessor) applyRenames(attrs pcommon.Map, s *scan, f *facts, keepOld bool, work *workspace) {
+	switch {
+	case len(s.renames) == 0:
+	case len(s.renames) == 1 && !keepOld:
+		// One key (FastStream's publish spans): in place. The insert takes the slot the caller
+		// reserved or grows the slice, the remove moves it into the old key's slot.
+		a := s.renames[0]
+		if dst, exists := attrs.GetOrPutEmpty(a.To); !exists {
+			src, _ := attrs.Get(a.From) // after the insert, which may have moved the backing array
+			src.MoveTo(dst)
+			convert(dst, a)
+		}
+		attrs.Remove(a.From)
+	case keepOld:
+		for _, a := range s.renames {
+			dst, exists := attrs.GetOrPutEmpty(a.To)
+			if exists {
+				continue
+			}
+			src, _ := attrs.Get(a.From) // after the insert, which may have moved the backing array
+			src.CopyTo(dst)
+			convert(dst, a)
+		}
+	default:
+		vals := work.values(len(s.renames))
+		i, j := -1, 0
+		for _, v := range attrs.All() {
+			i++
+			if j < len(s.positions) && s.positions[j] == i {
+				v.MoveTo(vals[j])
+				j++
+			}
+		}
+		i, j = -1, 0
+		attrs.RemoveIf(func(string, pcommon.Value) bool {
+			i++
+			if j < len(s.positions) && s.positions[j] == i {
+				j++
+				return true
+			}
+			return false
+		})
+		for j, a := range s.renames {
+			if dst, exists := attrs.GetOrPutEmpty(a.To); !exists {
+				vals[j].MoveTo(dst)
+				convert(dst, a)
+			}
+		}
 	}
+	if s.oldValue || f.renamed[factOpType] {
+		if v, ok := attrs.Get(keyOperationType); ok && v.Type() == pcommon.ValueTypeStr {
+			if to, deprecated := p.idx.OperationValue(v.Str()); deprecated {
+				v.SetStr(to)
+			}
+		}
+	}
+}
+
+// convert turns a renamed value into a string when the registry types its new key as string.
+func convert(v pcommon.Value, a *renames.Attribute) {
+	if a.ToType == "string" && v.Type() != pcommon.ValueTypeStr {
+		v.SetStr(v.AsString())
+	}
+}
+
+// workspace is the scratch state of one processTraces or processMetrics call, made on first use
+// so that batches with nothing to migrate allocate nothing.
+type workspace struct {
+	vals []pcommon.Value
+}
+
+// values returns n empty values to hold attribute values between two passes of applyRenames.
+func (w *workspace) values(n int) []pcommon.Value {
+	for len(w.vals) < n {
+		w.vals = append(w.vals, pcommon.NewValueEmpty())
+	}
+	return w.vals[:n]
 }
 
 // str returns the string value of key, "" when absent or not a string.
 func str(attrs pcommon.Map, key string) string {
-	if v, ok := attrs.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
+	if v, ok := attrs.Get(key); ok {
+		return strValue(v)
 	}
 	return ""
 }
 
-func isTrue(attrs pcommon.Map, key string) bool {
-	v, ok := attrs.Get(key)
-	return ok && v.Type() == pcommon.ValueTypeBool && v.Bool()
+func strValue(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
 }
 
 func has(attrs pcommon.Map, key string) bool {

@@ -12,12 +12,12 @@ import (
 )
 
 // metricsRun is the state of one processMetrics call: what the batch went through (recorded
-// once per batch) and the scratch value of renameAttributes.
+// once per batch) and the workspace of applyRenames.
 type metricsRun struct {
 	points     int64
 	renamed    int64
 	notRenamed [numReasons]int64
-	scratch    pcommon.Value
+	work       workspace
 }
 
 // processMetrics migrates the messaging metrics of md in place: deprecated metric names (with
@@ -88,7 +88,7 @@ func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metr
 			current, _ := p.idx.Metric(m.Name())
 			// A metric that keeps its name has one set of data points: in duplicate mode they
 			// carry old and new attributes side by side.
-			if pts := p.migrateDataPoints(m, pointMigration{operation: current.Operation, operationType: current.OperationType, keepOld: p.duplicate, scratch: &st.scratch}); pts > 0 {
+			if pts := p.migrateDataPoints(m, pointMigration{operation: current.Operation, operationType: current.OperationType, keepOld: p.duplicate, work: &st.work}); pts > 0 {
 				st.points += pts
 				changed = true
 			}
@@ -117,7 +117,7 @@ func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metr
 				}
 				remove[i] = true
 			}
-			st.points += p.migrateDataPoints(src, pointMigration{operation: r.Operation, operationType: target.OperationType, scratch: &st.scratch})
+			st.points += p.migrateDataPoints(src, pointMigration{operation: r.Operation, operationType: target.OperationType, work: &st.work})
 			moveDataPoints(src, taken.metric)
 			st.renamed++
 			changed = true
@@ -130,7 +130,7 @@ func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metr
 			dst.SetName(target.Name)
 			dst.SetUnit(target.Unit)
 			dst.SetDescription(target.Brief)
-			st.points += p.migrateDataPoints(dst, pointMigration{operation: r.Operation, operationType: target.OperationType, scratch: &st.scratch})
+			st.points += p.migrateDataPoints(dst, pointMigration{operation: r.Operation, operationType: target.OperationType, work: &st.work})
 			sr.taken[r.To] = takenName{metric: dst, operation: r.Operation}
 			st.renamed++
 			changed = true
@@ -268,7 +268,7 @@ type pointMigration struct {
 	operationType bool
 	// keepOld keeps the old attribute keys beside the new ones.
 	keepOld bool
-	scratch *pcommon.Value
+	work    *workspace
 }
 
 func migratePoints[P dataPoint, S dataPointSlice[P]](p *semconvProcessor, points S, pm pointMigration) int64 {
@@ -285,12 +285,14 @@ func migratePoints[P dataPoint, S dataPointSlice[P]](p *semconvProcessor, points
 // metric's name implies when the point lacks messaging.operation.name (or, for a metric that has
 // it, messaging.operation.type).
 func (p *semconvProcessor) migratePoint(attrs pcommon.Map, pm pointMigration) bool {
-	old, _, opName := p.needsMigration(attrs, renames.Metrics)
-	needOperation := pm.operation != "" && (!opName || (pm.operationType && !has(attrs, keyOperationType)))
-	if !old && !needOperation {
+	var buf scanBuffers
+	var fs facts
+	sc := p.scanAttributes(attrs, renames.Metrics, &buf, &fs)
+	needOperation := pm.operation != "" && (!fs.has(factOpName) || (pm.operationType && !fs.has(factOpType)))
+	if !sc.old() && !needOperation {
 		return false
 	}
-	p.renameAttributes(attrs, renames.Metrics, pm.keepOld, scratchValue(pm.scratch))
+	p.applyRenames(attrs, &sc, &fs, pm.keepOld, pm.work)
 	if pm.operation != "" {
 		if !has(attrs, keyOperationName) {
 			attrs.PutStr(keyOperationName, pm.operation)

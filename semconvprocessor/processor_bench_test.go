@@ -80,21 +80,24 @@ func BenchmarkProcessTraces(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			p := newTestProcessor(b, ModeReplace)
-			src := benchTraces(b, bc.fill, benchSpans)
-			td := ptrace.NewTraces()
-			src.CopyTo(td)
+			// Each batch is decoded from OTLP protobuf, as the otlp receiver does, so attribute
+			// slices have the capacities they have in a collector.
+			wire, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(benchTraces(b, bc.fill, benchSpans))
+			require.NoError(b, err)
+			td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(wire)
+			require.NoError(b, err)
 			var allocs perSpan
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
 				if bc.mutates {
 					b.StopTimer()
-					td = ptrace.NewTraces()
-					src.CopyTo(td)
+					td, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(wire)
+					require.NoError(b, err)
 					b.StartTimer()
 				}
 				allocs.start(b)
-				_, err := p.processTraces(context.Background(), td)
+				_, err = p.processTraces(context.Background(), td)
 				allocs.stop(b)
 				require.NoError(b, err)
 			}

@@ -2,8 +2,6 @@ package semconvprocessor // import "github.com/otelcol-msg/otelcol-msg/semconvpr
 
 import (
 	"strings"
-
-	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // oldSpanName splits a span name of the pre-1.26 form "<destination> <action>", which FastStream
@@ -24,21 +22,9 @@ func (p *semconvProcessor) oldSpanName(name string) (destination, op string, ok 
 	return name[:i], op, true
 }
 
-// spanDestination is the {destination} of a 1.44 span name: messaging.destination.template when
-// set, else messaging.destination.name unless the destination is temporary or anonymous.
-func spanDestination(attrs pcommon.Map) string {
-	if t := str(attrs, keyDestinationTemplate); t != "" {
-		return t
-	}
-	if isTrue(attrs, keyDestinationTemp) || isTrue(attrs, keyDestinationAnon) {
-		return ""
-	}
-	return str(attrs, keyDestinationName)
-}
-
-// rabbitMQDestination is the 1.44 messaging.destination.name of RabbitMQ: "{exchange}:{routing
+// rabbitMQDestinationName is the 1.44 messaging.destination.name of RabbitMQ: "{exchange}:{routing
 // key}", or the one that is not empty, or "amq.default".
-func rabbitMQDestination(exchange, routingKey string) string {
+func rabbitMQDestinationName(exchange, routingKey string) string {
 	switch {
 	case exchange != "" && routingKey != "":
 		return exchange + ":" + routingKey

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-msg/otelcol-msg/semconvprocessor/internal/renames"
@@ -14,7 +13,7 @@ import (
 // and messaging spans that are already current, are not written to.
 func (p *semconvProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var migrated int64
-	var scratch pcommon.Value // made on the first migrated span: untouched batches allocate nothing
+	var work workspace
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		sss := rss.At(i).ScopeSpans()
@@ -23,7 +22,7 @@ func (p *semconvProcessor) processTraces(ctx context.Context, td ptrace.Traces) 
 			spans := ss.Spans()
 			n := 0
 			for k := 0; k < spans.Len(); k++ {
-				if p.migrateSpan(spans.At(k), &scratch) {
+				if p.migrateSpan(spans.At(k), &work) {
 					n++
 				}
 			}
@@ -42,56 +41,110 @@ func (p *semconvProcessor) processTraces(ctx context.Context, td ptrace.Traces) 
 // migrateSpan rewrites one span if it carries old messaging conventions and reports whether it
 // did. A messaging span is current when it has messaging.operation.name (required since 1.26)
 // and no deprecated messaging attribute or value.
-func (p *semconvProcessor) migrateSpan(span ptrace.Span, scratch *pcommon.Value) bool {
+func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) bool {
 	attrs := span.Attributes()
-	old, messaging, opName := p.needsMigration(attrs, renames.Spans)
-	if !old && (!messaging || opName) {
+	var buf scanBuffers
+	var fs facts
+	sc := p.scanAttributes(attrs, renames.Spans, &buf, &fs)
+	if !sc.old() && (!sc.messaging || fs.present[factOpName]) {
 		return false
 	}
-	p.renameAttributes(attrs, renames.Spans, p.duplicate, scratchValue(scratch))
+	p.applyRenames(attrs, &sc, &fs, p.duplicate, work)
+	f := p.spanFacts(&fs, sc.oldValue)
 
 	nameDest, nameOp, oldName := p.oldSpanName(span.Name())
-	op := str(attrs, keyOperationType)
-	if op == "" {
+	op := f.opType
+	if !f.hasOpType {
 		op = nameOp
 		if op == "" {
 			op = operationFromKind(span.Kind())
 		}
-		if op != "" {
-			attrs.PutStr(keyOperationType, op)
-		}
 	}
-	if !has(attrs, keyOperationName) && op != "" {
+	failed := span.Status().Code() == ptrace.StatusCodeError && !sc.hasErrorType
+	fillDest := f.system != systemRabbitMQ && oldName && nameDest != "" && !f.hasDestName && f.template == ""
+	attrs.EnsureCapacity(attrs.Len() + count(!f.hasOpType && op != "", !f.hasOpName && op != "", failed, fillDest))
+
+	if !f.hasOpType && op != "" {
+		attrs.PutStr(keyOperationType, op)
+	}
+	if !f.hasOpName && op != "" {
 		attrs.PutStr(keyOperationName, op)
+		f.opName = op
 	}
-
-	if str(attrs, keySystem) == systemRabbitMQ {
-		p.migrateRabbitMQDestination(attrs, nameDest)
-	} else if oldName && nameDest != "" && !has(attrs, keyDestinationName) && !has(attrs, keyDestinationTemplate) {
+	if f.system == systemRabbitMQ {
+		if dest, ok := rabbitMQDestination(f, nameDest); ok {
+			attrs.PutStr(keyDestinationName, dest)
+			f.destName = dest
+		}
+	} else if fillDest {
 		attrs.PutStr(keyDestinationName, nameDest)
+		f.destName = nameDest
 	}
-
 	if oldName {
-		opName := str(attrs, keyOperationName)
-		if dest := spanDestination(attrs); dest != "" {
-			span.SetName(opName + " " + dest)
+		if dest := f.spanDestination(); dest != "" {
+			span.SetName(f.opName + " " + dest)
 		} else {
-			span.SetName(opName)
+			span.SetName(f.opName)
 		}
 	}
-
-	if span.Status().Code() == ptrace.StatusCodeError && !has(attrs, keyErrorType) {
+	if failed {
 		attrs.PutStr(keyErrorType, exceptionType(span.Events()))
 	}
 	return true
 }
 
-// scratchValue returns *v, made empty on first use.
-func scratchValue(v *pcommon.Value) pcommon.Value {
-	if *v == (pcommon.Value{}) {
-		*v = pcommon.NewValueEmpty()
+// spanFacts are the attributes migrateSpan reads, as they are after the renames.
+type spanFacts struct {
+	system, opType, opName, destName, template, routingKey string
+	hasOpType, hasOpName, hasDestName, destNotStr          bool
+	temporary, anonymous                                   bool
+}
+
+// oldValue says messaging.operation.type had a deprecated value before the renames.
+func (p *semconvProcessor) spanFacts(f *facts, oldValue bool) spanFacts {
+	sf := spanFacts{
+		system:      f.str[factSystem],
+		opType:      f.str[factOpType],
+		opName:      f.str[factOpName],
+		destName:    f.str[factDestName],
+		template:    f.str[factTemplate],
+		routingKey:  f.str[factRoutingKey],
+		hasOpType:   f.has(factOpType),
+		hasOpName:   f.has(factOpName),
+		hasDestName: f.has(factDestName),
+		destNotStr:  f.has(factDestName) && !f.isStr[factDestName],
+		temporary:   f.boolean[factTemporary],
+		anonymous:   f.boolean[factAnonymous],
 	}
-	return *v
+	if oldValue || f.renamed[factOpType] {
+		if to, deprecated := p.idx.OperationValue(sf.opType); deprecated {
+			sf.opType = to
+		}
+	}
+	return sf
+}
+
+// spanDestination is the {destination} of a 1.44 span name: messaging.destination.template when
+// set, else messaging.destination.name unless the destination is temporary or anonymous.
+func (f *spanFacts) spanDestination() string {
+	switch {
+	case f.template != "":
+		return f.template
+	case f.temporary || f.anonymous:
+		return ""
+	default:
+		return f.destName
+	}
+}
+
+func count(conds ...bool) int {
+	n := 0
+	for _, c := range conds {
+		if c {
+			n++
+		}
+	}
+	return n
 }
 
 // operationFromKind guesses the operation of a span that names none, neither in its attributes
@@ -107,33 +160,30 @@ func operationFromKind(kind ptrace.SpanKind) string {
 	}
 }
 
-// migrateRabbitMQDestination turns the old RabbitMQ destination (the exchange name, "" for the
-// default exchange, plus messaging.rabbitmq.destination.routing_key) into the 1.44 form
-// "{exchange}:{routing key}". Without the exchange attribute, FastStream's span-name destination
-// "<exchange|default>.<routing_key>" supplies it.
-func (p *semconvProcessor) migrateRabbitMQDestination(attrs pcommon.Map, nameDest string) {
-	routingKey := str(attrs, keyRoutingKey)
-	var exchange string
-	if v, ok := attrs.Get(keyDestinationName); ok {
-		if v.Type() != pcommon.ValueTypeStr {
-			return
+// rabbitMQDestination returns the 1.44 messaging.destination.name of an old RabbitMQ span, whose
+// destination is the exchange name ("" for the default exchange) next to
+// messaging.rabbitmq.destination.routing_key: "{exchange}:{routing key}" (see
+// rabbitMQDestinationName). Without the exchange attribute, FastStream's span-name destination
+// "<exchange|default>.<routing_key>" supplies it. ok is false when nothing is to change.
+func rabbitMQDestination(f spanFacts, nameDest string) (string, bool) {
+	exchange := f.destName
+	switch {
+	case f.destNotStr:
+		return "", false
+	case f.hasDestName:
+		if f.routingKey != "" && strings.HasSuffix(exchange, ":"+f.routingKey) {
+			return "", false // already "{exchange}:{routing key}"
 		}
-		exchange = v.Str()
-		if routingKey != "" && strings.HasSuffix(exchange, ":"+routingKey) {
-			return // already "{exchange}:{routing key}"
-		}
-	} else {
-		if nameDest == "" {
-			return
-		}
-		e, ok := fastStreamRabbitMQExchange(nameDest, routingKey)
+	case nameDest == "":
+		return "", false
+	default:
+		e, ok := fastStreamRabbitMQExchange(nameDest, f.routingKey)
 		if !ok {
-			attrs.PutStr(keyDestinationName, nameDest)
-			return
+			return nameDest, true
 		}
 		exchange = e
 	}
-	attrs.PutStr(keyDestinationName, rabbitMQDestination(exchange, routingKey))
+	return rabbitMQDestinationName(exchange, f.routingKey), true
 }
 
 // exceptionType is the exception.type of the last exception event, the error.type of a failed

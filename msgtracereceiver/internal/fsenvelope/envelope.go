@@ -161,41 +161,47 @@ func decodeBinary[B ~string | ~[]byte](p B) (Envelope, error) {
 	// FastStream writes header lengths as Python len(str): code points, not
 	// bytes. data_start is right in bytes, so a reading that ends exactly on
 	// it is the right one: bytes first (correct writers, ASCII), then code points.
-	if hs, ok := readHeaders(section, count, byteLen); ok {
+	if hs, ok := readHeaders(section, count, byteLen[B]); ok {
 		env.Headers = hs
 		return env, nil
 	}
-	if hs, ok := readHeaders(section, count, runeLen); ok {
+	if hs, ok := readHeaders(section, count, runeLen[B]); ok {
 		env.Headers = hs
 		return env, nil
 	}
-	hs, _ := readHeaders(section, count, byteLen)
+	hs, _ := readHeaders(section, count, byteLen[B])
 	env.Headers = hs
 	return env, fmt.Errorf("%w: %d headers in %d bytes", ErrHeaders, count, len(section))
 }
 
-// A lengthFunc returns how many bytes of s, from its start, hold a string
-// whose length field said n; ok is false when s is too short.
-type lengthFunc func(s []byte, n int) (int, bool)
+// byteLen and runeLen return how many bytes of s, from its start, hold a
+// string whose length field said n; ok is false when s is too short.
+func byteLen[B ~string | ~[]byte](s B, n int) (int, bool) { return n, n <= len(s) }
 
-func byteLen(s []byte, n int) (int, bool) { return n, n <= len(s) }
-
-func runeLen(s []byte, n int) (int, bool) {
+func runeLen[B ~string | ~[]byte](s B, n int) (int, bool) {
 	i := 0
 	for ; n > 0; n-- {
 		if i >= len(s) {
 			return 0, false
 		}
-		_, w := utf8.DecodeRune(s[i:])
-		i += w
+		i += runeWidth(s, i)
 	}
 	return i, true
 }
 
+// runeWidth is the number of bytes utf8.DecodeRune takes at s[i] (1 for
+// an invalid byte, as Python's decoder would have failed there anyway).
+func runeWidth[B ~string | ~[]byte](s B, i int) int {
+	var buf [utf8.UTFMax]byte
+	n := copy(buf[:], s[i:min(i+utf8.UTFMax, len(s))])
+	_, w := utf8.DecodeRune(buf[:n])
+	return w
+}
+
 // readHeaders reads count key/value pairs from section. ok reports that they
 // filled it exactly; otherwise hs holds the pairs read before the mismatch.
-func readHeaders[B ~string | ~[]byte](section B, count int, strLen lengthFunc) (hs []Header, ok bool) {
-	s := []byte(section) // section is small: the headers only
+// Strings of a string payload share its memory; a []byte payload is copied.
+func readHeaders[B ~string | ~[]byte](s B, count int, strLen func(B, int) (int, bool)) (hs []Header, ok bool) {
 	// Each header takes at least 4 bytes, which bounds a lying count.
 	hs = make([]Header, 0, min(count, len(s)/4))
 	for range count {
@@ -213,15 +219,15 @@ func readHeaders[B ~string | ~[]byte](section B, count int, strLen lengthFunc) (
 	return hs, len(s) == 0
 }
 
-func readString(s []byte, strLen lengthFunc) (string, []byte, bool) {
+func readString[B ~string | ~[]byte](s B, strLen func(B, int) (int, bool)) (string, B, bool) {
 	if len(s) < 2 {
-		return "", nil, false
+		return "", s, false
 	}
-	n := int(binary.BigEndian.Uint16(s))
+	n := u16(s, 0)
 	s = s[2:]
 	w, ok := strLen(s, n)
 	if !ok {
-		return "", nil, false
+		return "", s, false
 	}
 	return string(s[:w]), s[w:], true
 }

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.uber.org/zap"
@@ -26,6 +28,9 @@ const (
 	headerCorrelationID = "correlation_id"
 )
 
+// faultTimestamp is the fault kind of a record without a timestamp.
+const faultTimestamp = "timestamp"
+
 // attrsPerRecord bounds the system attributes of one record: offset, key,
 // tombstone.
 const attrsPerRecord = 3
@@ -35,9 +40,13 @@ type handler struct {
 	src       *Source
 	client    sarama.Client
 	clusterID string
+	host      component.Host
 }
 
+// Setup runs when a session starts: the group is joined again, so a
+// recoverable error reported earlier is over.
 func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
+	componentstatus.ReportStatus(h.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	h.src.logger.Debug("kafka partitions assigned", zap.Any("claims", sess.Claims()))
 	return nil
 }
@@ -77,7 +86,7 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 		now := time.Now()
 		batch, attrs = batch[:0], attrs[:0]
 		last := rec
-		batch, attrs = c.appendMessage(batch, attrs, rec, now)
+		batch, attrs = c.appendMessage(ctx, batch, attrs, rec, now)
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -86,7 +95,7 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 					break drain
 				}
 				last = r
-				batch, attrs = c.appendMessage(batch, attrs, r, now)
+				batch, attrs = c.appendMessage(ctx, batch, attrs, r, now)
 			default:
 				break drain
 			}
@@ -126,13 +135,20 @@ func (h *handler) newClaim(cl sarama.ConsumerGroupClaim) *claim {
 
 // appendMessage converts a record. attrs is the backing store of the
 // messages' Attributes, so a batch costs one allocation, not one per record.
-func (c *claim) appendMessage(batch []message.Message, attrs []attribute.KeyValue, r *sarama.ConsumerMessage, observed time.Time) ([]message.Message, []attribute.KeyValue) {
+func (c *claim) appendMessage(ctx context.Context, batch []message.Message, attrs []attribute.KeyValue, r *sarama.ConsumerMessage, observed time.Time) ([]message.Message, []attribute.KeyValue) {
+	ts := r.Timestamp
+	if ts.IsZero() || ts.Unix() <= 0 {
+		// Every record since Kafka 0.10 has a timestamp; -1 means the
+		// producer wrote none. The span model then uses the observed time.
+		c.h.src.set.Telemetry.Fault(ctx, System, faultTimestamp)
+		ts = time.Time{}
+	}
 	m := message.Message{
 		System:        System,
 		Destination:   c.topic,
 		Partition:     c.partStr,
 		Identity:      c.idPrefix + strconv.FormatInt(r.Offset, 10),
-		Timestamp:     r.Timestamp,
+		Timestamp:     ts,
 		Observed:      observed,
 		BodySize:      len(r.Value),
 		ConsumerGroup: c.h.src.cfg.GroupID,

@@ -111,7 +111,7 @@ func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config
 	s.logger.Info("kafka source connected", zap.Strings("brokers", s.cfg.Brokers),
 		zap.String("cluster", clusterID), zap.String("group_id", s.cfg.GroupID))
 
-	h := &handler{src: s, client: client, clusterID: clusterID}
+	h := &handler{src: s, client: client, clusterID: clusterID, host: host}
 	retry := newBackOff()
 	var lastTopics, lastMissing []string
 	for ctx.Err() == nil {

@@ -33,7 +33,9 @@ type Message struct {
 	ID string
 	// ConversationID is messaging.message.conversation_id (FastStream's correlation_id).
 	ConversationID string
-	// Timestamp is the message's own time (producer or broker); zero if unknown.
+	// Timestamp is the message's own time (producer or broker); zero if the
+	// broker has none, and the observed time is used (not a fault). A source
+	// that finds a damaged timestamp counts the fault and leaves it zero.
 	Timestamp time.Time
 	// Observed is when the gateway saw the message.
 	Observed time.Time

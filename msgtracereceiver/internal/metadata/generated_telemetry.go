@@ -63,7 +63,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.MsgtraceReceiverFaults, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_faults",
-		metric.WithDescription("Faults in messages' wire data (kind traceparent, tracestate, baggage, timestamp, envelope, ...), by messaging.system and kind. The message still yields spans. [Development]"),
+		metric.WithDescription("Faults in messages' wire data (kind traceparent, tracestate, baggage, timestamp, header, envelope, ...), by messaging.system and kind. The message still yields spans. [Development]"),
 		metric.WithUnit("{fault}"),
 	)
 	errs = errors.Join(errs, err)
@@ -75,7 +75,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.MsgtraceReceiverMessagesDropped, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_messages_dropped",
-		metric.WithDescription("Messages acknowledged although their spans were not accepted (reason permanent_error or retry_exhausted), by messaging.system. [Development]"),
+		metric.WithDescription("Messages acknowledged although their spans were not accepted (reason permanent_error, retry_disabled or retry_exhausted), by messaging.system and reason. [Development]"),
 		metric.WithUnit("{message}"),
 	)
 	errs = errors.Join(errs, err)

@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 func AssertEqualMsgtraceReceiverFaults(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_faults",
-		Description: "Faults in messages' wire data (kind traceparent, tracestate, baggage, timestamp, envelope, ...), by messaging.system and kind. The message still yields spans. [Development]",
+		Description: "Faults in messages' wire data (kind traceparent, tracestate, baggage, timestamp, header, envelope, ...), by messaging.system and kind. The message still yields spans. [Development]",
 		Unit:        "{fault}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -54,7 +54,7 @@ func AssertEqualMsgtraceReceiverLag(t *testing.T, tt *componenttest.Telemetry, d
 func AssertEqualMsgtraceReceiverMessagesDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_messages_dropped",
-		Description: "Messages acknowledged although their spans were not accepted (reason permanent_error or retry_exhausted), by messaging.system. [Development]",
+		Description: "Messages acknowledged although their spans were not accepted (reason permanent_error, retry_disabled or retry_exhausted), by messaging.system and reason. [Development]",
 		Unit:        "{message}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

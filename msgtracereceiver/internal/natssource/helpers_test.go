@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
@@ -126,6 +128,8 @@ func (p *proxy) close() {
 
 // recorder is the test's pipeline: it records what the source delivers.
 type recorder struct {
+	// status is the host the source was started with.
+	status  *statusHost
 	mu      sync.Mutex
 	batches [][]message.Message
 	faults  []string
@@ -191,7 +195,8 @@ func startSource(t *testing.T, cfg *Config, rec *recorder) message.Source {
 	require.NoError(t, cfg.Validate())
 	src, err := New(cfg, message.Settings{Logger: zaptest.NewLogger(t), Telemetry: rec, Deliver: rec.Deliver})
 	require.NoError(t, err)
-	require.NoError(t, src.Start(context.Background(), componenttest.NewNopHost()))
+	rec.status = newStatusHost()
+	require.NoError(t, src.Start(context.Background(), rec.status))
 	return src
 }
 
@@ -218,4 +223,29 @@ func waitTapping(t *testing.T, rec *recorder, prefix string, publish func(id str
 		}
 		return false
 	}, waitLimit, 100*time.Millisecond, "the tap never saw a %s message", prefix)
+}
+
+// statusHost records the component status events a source reports.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []componentstatus.Status
+}
+
+func newStatusHost() *statusHost { return &statusHost{Host: componenttest.NewNopHost()} }
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e.Status())
+}
+
+// reported reports whether status was reported, and last whether it is the latest.
+func (h *statusHost) reported(status componentstatus.Status) (ever, last bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.events {
+		ever = ever || s == status
+	}
+	return ever, len(h.events) > 0 && h.events[len(h.events)-1] == status
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
-const system = "nats"
+// System is the messaging.system of the source.
+const System = "nats"
 
 // Fault kinds reported through Telemetry.Fault.
 const (
@@ -132,7 +133,7 @@ func (r *record) toMessage(observed time.Time, host string, port int) (message.M
 		id = get(jetstream.MsgIDHeader)
 	}
 	m := message.Message{
-		System:         system,
+		System:         System,
 		Destination:    r.subject,
 		ID:             id,
 		ConversationID: get("correlation_id"),

@@ -27,14 +27,14 @@ func TestRecordToMessage(t *testing.T) {
 				"message_id": {"m-1"}, "correlation_id": {"c-1"}, "traceparent": {tp}, "tracestate": {"a=1", "b=2"}, "baggage": {"k=v"},
 			}},
 			want: message.Message{
-				System: system, Destination: "orders.eu", Identity: "nats/core/orders.eu/id/m-1", ID: "m-1", ConversationID: "c-1",
+				System: System, Destination: "orders.eu", Identity: "nats/core/orders.eu/id/m-1", ID: "m-1", ConversationID: "c-1",
 				Observed: observed, BodySize: 3, TraceParent: tp, TraceState: "a=1,b=2", Baggage: "k=v", ServerAddress: "h", ServerPort: 4222,
 			},
 		},
 		{
 			name: "core without id: the tap's observation names it",
 			r:    record{subject: "a/b", tap: "t-2"},
-			want: message.Message{System: system, Destination: "a/b", Identity: "nats/core/a%2Fb/tap/t-2", Observed: observed, ServerAddress: "h", ServerPort: 4222},
+			want: message.Message{System: System, Destination: "a/b", Identity: "nats/core/a%2Fb/tap/t-2", Observed: observed, ServerAddress: "h", ServerPort: 4222},
 		},
 		{
 			name: "JetStream: stream and sequence, Nats-Msg-Id as the id",
@@ -42,7 +42,7 @@ func TestRecordToMessage(t *testing.T) {
 				"Nats-Msg-Id": {"dedupe-1"}, "Traceparent": {tp},
 			}},
 			want: message.Message{
-				System: system, Destination: "orders.eu", Identity: "nats/js//ORDERS/42", ID: "dedupe-1", Timestamp: stored,
+				System: System, Destination: "orders.eu", Identity: "nats/js//ORDERS/42", ID: "dedupe-1", Timestamp: stored,
 				Observed: observed, TraceParent: tp, ServerAddress: "h", ServerPort: 4222,
 			},
 		},
@@ -50,7 +50,7 @@ func TestRecordToMessage(t *testing.T) {
 			name: "repeated traceparent with different values is a fault; the first is kept",
 			r:    record{subject: "s", tap: "t-4", header: nats.Header{"traceparent": {tp, "00-other"}, "message_id": {"m", "m"}}},
 			want: message.Message{
-				System: system, Destination: "s", Identity: "nats/core/s/id/m", ID: "m", TraceParent: tp,
+				System: System, Destination: "s", Identity: "nats/core/s/id/m", ID: "m", TraceParent: tp,
 				Observed: observed, ServerAddress: "h", ServerPort: 4222,
 			},
 			wantBad: []string{"traceparent"},

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
@@ -53,8 +54,8 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 }
 
 // Start connects in the background and returns at once.
-func (s *source) Start(_ context.Context, _ component.Host) error {
-	opts, err := s.options()
+func (s *source) Start(_ context.Context, host component.Host) error {
+	opts, err := s.options(host)
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
@@ -64,7 +65,7 @@ func (s *source) Start(_ context.Context, _ component.Host) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.run(ctx, opts)
+		s.run(ctx, host, opts)
 	}()
 	return nil
 }
@@ -100,8 +101,9 @@ func (s *source) newBackoff() *backoff.ExponentialBackOff {
 }
 
 // options builds the client options. nats.go reconnects by itself (and
-// resubscribes); the source only sets the backoff and logs the events.
-func (s *source) options() ([]nats.Option, error) {
+// resubscribes); the source only sets the backoff, logs the events and
+// reports them as the component status.
+func (s *source) options(host component.Host) ([]nats.Option, error) {
 	b := s.newBackoff()
 	var mu sync.Mutex
 	opts := []nats.Option{
@@ -120,10 +122,16 @@ func (s *source) options() ([]nats.Option, error) {
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				s.log.Warn("NATS tap disconnected; reconnecting", zap.Error(err))
+				componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("nats: %w", err)))
 			}
+		}),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			s.log.Info("NATS tap connected", zap.String("server", nc.ConnectedUrlRedacted()))
+			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			s.log.Info("NATS tap reconnected", zap.String("server", nc.ConnectedUrlRedacted()))
+			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			fields := []zap.Field{zap.Error(err)}
@@ -160,8 +168,8 @@ func (s *source) options() ([]nats.Option, error) {
 }
 
 // run connects, subscribes and delivers until ctx ends.
-func (s *source) run(ctx context.Context, opts []nats.Option) {
-	nc := s.connect(ctx, opts)
+func (s *source) run(ctx context.Context, host component.Host, opts []nats.Option) {
+	nc := s.connect(ctx, host, opts)
 	if nc == nil {
 		return
 	}
@@ -198,18 +206,22 @@ func (s *source) run(ctx context.Context, opts []nats.Option) {
 // connect returns a client, retrying while the options are rejected; with
 // RetryOnFailedConnect an unreachable server is not an error: the client
 // keeps trying in the background and subscriptions wait for it.
-func (s *source) connect(ctx context.Context, opts []nats.Option) *nats.Conn {
+func (s *source) connect(ctx context.Context, host component.Host, opts []nats.Option) *nats.Conn {
 	b := s.newBackoff()
 	for {
 		nc, err := nats.Connect(strings.Join(s.cfg.Servers, ","), opts...)
 		if err == nil {
-			if !nc.IsConnected() {
+			if nc.IsConnected() {
+				componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
+			} else {
 				s.log.Warn("NATS server not reachable yet; connecting in the background")
+				componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(errors.New("nats: server not reachable yet")))
 			}
 			return nc
 		}
 		wait := b.NextBackOff()
 		s.log.Warn("NATS tap cannot connect; retrying", zap.Error(err), zap.Duration("retry_in", wait))
+		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("nats: %w", err)))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -303,7 +315,7 @@ func (s *source) readStream(ctx context.Context, js jetstream.JetStream, st Stre
 	b := s.newBackoff()
 	cfg := orderedConfig(st)
 	for ctx.Err() == nil {
-		last, err := s.readOrdered(ctx, js, st.Name, cfg)
+		last, err := s.readOrdered(ctx, js, st.Name, &cfg)
 		if ctx.Err() != nil {
 			return
 		}
@@ -324,8 +336,19 @@ func (s *source) readStream(ctx context.Context, js jetstream.JetStream, st Stre
 
 // readOrdered forwards the messages of one ordered consumer; it returns the
 // last stream sequence forwarded (0 if none) and why it stopped.
-func (s *source) readOrdered(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig) (uint64, error) {
-	cons, err := js.OrderedConsumer(ctx, stream, cfg)
+func (s *source) readOrdered(ctx context.Context, js jetstream.JetStream, stream string, cfg *jetstream.OrderedConsumerConfig) (uint64, error) {
+	if cfg.DeliverPolicy == jetstream.DeliverNewPolicy {
+		// "New" is pinned to the stream's next sequence now: the client
+		// recreates an ordered consumer that has delivered nothing yet with
+		// its first config, and "new" again would skip what was stored
+		// while it was disconnected.
+		st, err := js.Stream(ctx, stream)
+		if err != nil {
+			return 0, fmt.Errorf("stream info: %w", err)
+		}
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.CachedInfo().State.LastSeq+1
+	}
+	cons, err := js.OrderedConsumer(ctx, stream, *cfg)
 	if err != nil {
 		return 0, fmt.Errorf("create ordered consumer: %w", err)
 	}
@@ -342,7 +365,7 @@ func (s *source) readOrdered(ctx context.Context, js jetstream.JetStream, stream
 		}
 		r, err := fromJetStream(m, stream)
 		if err != nil {
-			s.set.Telemetry.Fault(ctx, system, faultMetadata)
+			s.set.Telemetry.Fault(ctx, System, faultMetadata)
 			s.log.Debug("NATS JetStream message without metadata", zap.String("subject", r.subject), zap.Error(err))
 		}
 		select {
@@ -394,7 +417,7 @@ func (s *source) deliver(ctx context.Context, nc *nats.Conn, batch []record) err
 		}
 		m, bad := r.toMessage(now, host, port)
 		for _, key := range bad {
-			s.set.Telemetry.Fault(ctx, system, faultHeader)
+			s.set.Telemetry.Fault(ctx, System, faultHeader)
 			s.log.Debug("NATS message with a repeated header", zap.String("header", key), zap.String("subject", r.subject))
 		}
 		if r.seq > 0 {
@@ -408,7 +431,7 @@ func (s *source) deliver(ctx context.Context, nc *nats.Conn, batch []record) err
 		}
 	}
 	for stream, pending := range lag {
-		s.set.Telemetry.Lag(ctx, system, stream, int64(min(pending, 1<<62)))
+		s.set.Telemetry.Lag(ctx, System, stream, int64(min(pending, 1<<62)))
 	}
 	return nil
 }

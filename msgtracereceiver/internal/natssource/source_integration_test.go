@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
@@ -57,7 +58,7 @@ func checkScenario(t *testing.T, rec *recorder, subject string) {
 		return got[id][0]
 	}
 	m := one("with-context")
-	assert.Equal(t, system, m.System)
+	assert.Equal(t, System, m.System)
 	assert.Equal(t, subject, m.Destination)
 	assert.Equal(t, traceparentA, m.TraceParent)
 	assert.Equal(t, "vendor=1", m.TraceState)
@@ -210,6 +211,8 @@ func TestRecoversFromACutConnection(t *testing.T) {
 		during = append(during, id)
 	}
 	rec.waitIDs(t, during...)
+	ever, _ := rec.status.reported(componentstatus.StatusRecoverableError)
+	assert.True(t, ever, "the cut connection is reported")
 	// Core NATS keeps nothing for an absent subscriber: probe until the
 	// subscription is back, then everything must arrive.
 	waitTapping(t, rec, "core-after", publishCore)
@@ -250,11 +253,17 @@ func TestStartsBeforeTheServer(t *testing.T) {
 	src := startSource(t, cfg, rec)
 	defer shutdown(t, src)
 
+	require.Eventually(t, func() bool {
+		_, last := rec.status.reported(componentstatus.StatusRecoverableError)
+		return last
+	}, waitLimit, 10*time.Millisecond, "a server that is down is reported, not fatal")
 	// The server "comes up": a proxy to it on the configured address.
 	startProxy(t, addr)
 	waitTapping(t, rec, "late", func(id string) {
 		require.NoError(t, nc.PublishMsg(&nats.Msg{Subject: subject, Header: nats.Header{"message_id": {id}}}))
 	})
+	_, last := rec.status.reported(componentstatus.StatusOK)
+	assert.True(t, last, "connected")
 }
 
 func TestShutdownWithServerDown(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
@@ -115,6 +117,8 @@ func (p *producer) publish(t *testing.T, exchange, key string, msg amqp.Publishi
 
 // recorder is the test's pipeline: it records what the source delivers.
 type recorder struct {
+	// status is the host the source was started with.
+	status  *statusHost
 	mu      sync.Mutex
 	batches [][]message.Message
 	faults  []string
@@ -186,7 +190,8 @@ func startSource(t *testing.T, cfg *Config, rec *recorder) (message.Source, stri
 	require.NoError(t, err)
 	name := unique("msgtrace-test")
 	src.(*source).connName = name
-	require.NoError(t, src.Start(context.Background(), componenttest.NewNopHost()))
+	rec.status = newStatusHost()
+	require.NoError(t, src.Start(context.Background(), rec.status))
 	return src, name
 }
 
@@ -213,4 +218,29 @@ func waitTapping(t *testing.T, rec *recorder, prefix string, publish func(id str
 		}
 		return false
 	}, waitLimit, 100*time.Millisecond, "the tap never saw a %s message", prefix)
+}
+
+// statusHost records the component status events a source reports.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []componentstatus.Status
+}
+
+func newStatusHost() *statusHost { return &statusHost{Host: componenttest.NewNopHost()} }
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e.Status())
+}
+
+// reported reports whether status was reported, and last whether it is the latest.
+func (h *statusHost) reported(status componentstatus.Status) (ever, last bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.events {
+		ever = ever || s == status
+	}
+	return ever, len(h.events) > 0 && h.events[len(h.events)-1] == status
 }

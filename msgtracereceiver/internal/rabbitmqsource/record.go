@@ -15,8 +15,10 @@ import (
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
+// System is the messaging.system of the source.
+const System = "rabbitmq"
+
 const (
-	system = "rabbitmq"
 	// defaultExchange is semconv's name for the nameless default exchange.
 	defaultExchange = "amq.default"
 	// traceExchange is the firehose exchange.
@@ -242,7 +244,7 @@ func (o *observation) toMessage(observed time.Time, host string, port int) (mess
 		return v
 	}
 	m := message.Message{
-		System:         system,
+		System:         System,
 		Destination:    o.destination(),
 		Identity:       o.identity(),
 		ID:             o.messageID,

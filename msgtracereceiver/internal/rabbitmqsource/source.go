@@ -15,13 +15,15 @@ import (
 	"github.com/cenkalti/backoff/v7"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
-// errConnectionLost ends a session whose connection or channel closed.
-var errConnectionLost = errors.New("rabbitmq connection lost")
+// errConnectionLost ends a session whose connection, channel or consumer
+// the broker closed (a deleted tap queue cancels the consumer, for instance).
+var errConnectionLost = errors.New("rabbitmq consumer ended")
 
 type source struct {
 	cfg  *Config
@@ -73,7 +75,7 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 }
 
 // Start connects in the background and returns at once.
-func (s *source) Start(_ context.Context, _ component.Host) error {
+func (s *source) Start(_ context.Context, host component.Host) error {
 	tlsCfg, err := s.tlsConfig()
 	if err != nil {
 		return fmt.Errorf("rabbitmq: %w", err)
@@ -84,7 +86,7 @@ func (s *source) Start(_ context.Context, _ component.Host) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.run(ctx, tlsCfg)
+		s.run(ctx, host, tlsCfg)
 	}()
 	return nil
 }
@@ -127,8 +129,9 @@ func (s *source) tlsConfig() (*tls.Config, error) {
 	return c, nil
 }
 
-// run keeps one session alive until ctx ends, reconnecting with backoff.
-func (s *source) run(ctx context.Context, tlsCfg *tls.Config) {
+// run keeps one session alive until ctx ends, reconnecting with backoff;
+// the component status follows the connection.
+func (s *source) run(ctx context.Context, host component.Host, tlsCfg *tls.Config) {
 	b := &backoff.ExponentialBackOff{
 		InitialInterval:     s.cfg.Reconnect.InitialInterval,
 		RandomizationFactor: backoff.DefaultRandomizationFactor,
@@ -137,10 +140,11 @@ func (s *source) run(ctx context.Context, tlsCfg *tls.Config) {
 	}
 	b.Reset()
 	for {
-		connected, err := s.session(ctx, tlsCfg)
+		connected, err := s.session(ctx, host, tlsCfg)
 		if ctx.Err() != nil {
 			return
 		}
+		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("rabbitmq: %w", err)))
 		if connected {
 			b.Reset()
 		}
@@ -158,7 +162,7 @@ func (s *source) run(ctx context.Context, tlsCfg *tls.Config) {
 // session runs one connection: dial, declare the tap's queue, consume until
 // the connection goes away or ctx ends. connected reports that the tap got
 // as far as consuming, so the backoff starts over.
-func (s *source) session(ctx context.Context, tlsCfg *tls.Config) (connected bool, err error) {
+func (s *source) session(ctx context.Context, host component.Host, tlsCfg *tls.Config) (connected bool, err error) {
 	conn, err := s.dial(ctx, tlsCfg)
 	if err != nil {
 		return false, err
@@ -183,6 +187,7 @@ func (s *source) session(ctx context.Context, tlsCfg *tls.Config) (connected boo
 	}
 	// Names this connection's deliveries, for messages without a message_id.
 	sess := rand.Text()
+	componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
 	s.log.Info("RabbitMQ tap consuming", zap.String("mode", s.cfg.Mode), zap.String("vhost", s.cfg.VHost), zap.String("queue", queue))
 	err = s.consume(ctx, ch, deliveries, sess)
 	if errors.Is(err, errConnectionLost) {
@@ -353,7 +358,7 @@ func (s *source) deliver(ctx context.Context, batch []amqp.Delivery, sess string
 		o.tapDelivery = tapDeliveryName(sess, d.DeliveryTag)
 		m, hf := o.toMessage(now, s.host, s.port)
 		for _, f := range append(faults, hf...) {
-			s.set.Telemetry.Fault(ctx, system, f.kind)
+			s.set.Telemetry.Fault(ctx, System, f.kind)
 			s.log.Debug("RabbitMQ message with a wire fault", zap.String("kind", f.kind),
 				zap.String("destination", m.Destination), zap.String("identity", m.Identity), zap.Error(f.err))
 		}

@@ -1,7 +1,6 @@
 package rabbitmqsource
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"sync/atomic"
@@ -11,10 +10,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
@@ -56,7 +54,7 @@ func checkScenario(t *testing.T, rec *recorder, destination, rk string) {
 		return got[id][0]
 	}
 	m := one("with-context")
-	assert.Equal(t, system, m.System)
+	assert.Equal(t, System, m.System)
 	assert.Equal(t, destination, m.Destination)
 	assert.Equal(t, traceparentA, m.TraceParent)
 	assert.Equal(t, "vendor=1", m.TraceState)
@@ -187,6 +185,10 @@ func TestQueueModeSurvivesAKilledConnection(t *testing.T) {
 		during = append(during, id)
 	}
 	rec.waitIDs(t, during...)
+	ever, _ := rec.status.reported(componentstatus.StatusRecoverableError)
+	assert.True(t, ever, "the lost connection is reported")
+	_, last := rec.status.reported(componentstatus.StatusOK)
+	assert.True(t, last, "and the recovery too")
 	for i := range 20 {
 		id := fmt.Sprintf("after-%02d", i)
 		p.publish(t, x, "a.b", amqp.Publishing{MessageId: id})
@@ -296,10 +298,10 @@ func TestStartWithBrokerDown(t *testing.T) {
 	cfg.Reconnect.InitialInterval = 10 * time.Millisecond
 	cfg.Reconnect.MaxInterval = 20 * time.Millisecond
 	rec := &recorder{}
-	src, err := New(cfg, message.Settings{Logger: zaptest.NewLogger(t), Telemetry: rec, Deliver: rec.Deliver})
-	require.NoError(t, err)
-	require.NoError(t, src.Start(context.Background(), componenttest.NewNopHost()))
+	src, _ := startSource(t, cfg, rec)
 	require.Eventually(t, func() bool { return attempts.Load() >= 3 }, waitLimit, 10*time.Millisecond, "the source retries")
+	_, last := rec.status.reported(componentstatus.StatusRecoverableError)
+	assert.True(t, last, "a broker that is down is reported, not fatal")
 	shutdown(t, src)
 	assert.Empty(t, rec.messages())
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
+// System is the messaging.system of the source.
+const System = "redis"
+
 const (
-	system = "redis"
 	// dataField is the stream field FastStream keeps its envelope in.
 	dataField = "__data__"
 )
@@ -120,7 +122,7 @@ func fromStream(db int, stream string, e *redis.XMessage) (message.Message, []fa
 
 func base(h headers, size int) message.Message {
 	return message.Message{
-		System:         system,
+		System:         System,
 		ID:             header(h, "message_id"),
 		ConversationID: header(h, "correlation_id"),
 		BodySize:       size,

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
@@ -66,7 +67,7 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 }
 
 // Start connects in the background and returns at once.
-func (s *source) Start(_ context.Context, _ component.Host) error {
+func (s *source) Start(_ context.Context, host component.Host) error {
 	opts, err := s.options()
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
@@ -75,30 +76,32 @@ func (s *source) Start(_ context.Context, _ component.Host) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	client := redis.NewClient(opts)
-	// Closing the client interrupts blocking reads (XREAD BLOCK, Pub/Sub),
-	// which do not watch the context.
-	stop := context.AfterFunc(ctx, func() { _ = client.Close() })
+	var ps *redis.PubSub
 	if len(s.cfg.Channels) > 0 || len(s.cfg.Patterns) > 0 {
+		ps = client.Subscribe(ctx) // no channel yet: connects on the first SUBSCRIBE
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.runPubSub(ctx, client)
+			s.runPubSub(ctx, host, ps)
 		}()
 	}
 	if len(s.cfg.Streams) > 0 {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.runStreams(ctx, client)
+			s.runStreams(ctx, host, client)
 		}()
 	}
+	// Closing the connections interrupts blocking reads (XREAD BLOCK,
+	// Pub/Sub), which do not watch the context.
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		<-ctx.Done()
-		if stop() { // the AfterFunc had not run: close here
-			_ = client.Close()
+		if ps != nil {
+			_ = ps.Close()
 		}
+		_ = client.Close()
 	}()
 	return nil
 }
@@ -182,13 +185,7 @@ func (s *source) tapName() string {
 // runPubSub subscribes and delivers until ctx ends. A Pub/Sub message is
 // pushed once to the subscribers connected at that moment: what is
 // published while the tap reconnects is not seen.
-func (s *source) runPubSub(ctx context.Context, client *redis.Client) {
-	ps := client.Subscribe(ctx)
-	defer ps.Close()
-	// A read blocked on a quiet connection ends when the connection closes.
-	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
-	defer stop()
-
+func (s *source) runPubSub(ctx context.Context, host component.Host, ps *redis.PubSub) {
 	in := make(chan *redis.Message, s.cfg.MaxBatchSize)
 	s.wg.Add(1)
 	go func() {
@@ -201,11 +198,15 @@ func (s *source) runPubSub(ctx context.Context, client *redis.Client) {
 		err := s.subscribe(ctx, ps)
 		if err == nil {
 			b.Reset()
+			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
+			s.log.Info("Redis Pub/Sub tap subscribed", zap.String("endpoint", s.cfg.Endpoint),
+				zap.Strings("channels", s.cfg.Channels), zap.Strings("patterns", s.cfg.Patterns))
 			err = s.receive(ctx, ps, in)
 		}
 		if ctx.Err() != nil {
 			return
 		}
+		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("redis: %w", err)))
 		wait := b.NextBackOff()
 		s.log.Warn("Redis Pub/Sub tap interrupted; reconnecting", zap.String("endpoint", s.cfg.Endpoint), zap.Error(err), zap.Duration("retry_in", wait))
 		if !sleep(ctx, wait) {
@@ -304,7 +305,7 @@ func (s *source) deliverPubSub(ctx context.Context, batch []*redis.Message) erro
 
 func (s *source) report(ctx context.Context, m message.Message, faults []fault) {
 	for _, f := range faults {
-		s.set.Telemetry.Fault(ctx, system, f.kind)
+		s.set.Telemetry.Fault(ctx, System, f.kind)
 		s.log.Debug("Redis message with a wire fault", zap.String("kind", f.kind),
 			zap.String("destination", m.Destination), zap.String("identity", m.Identity), zap.Error(f.err))
 	}
@@ -314,18 +315,21 @@ func (s *source) report(ctx context.Context, m message.Message, faults []fault) 
 // keeping the last entry delivered per stream, so that a reconnect goes on
 // exactly after it. XREAD reads without a consumer group: nothing is
 // claimed, acknowledged or removed.
-func (s *source) runStreams(ctx context.Context, client *redis.Client) {
+func (s *source) runStreams(ctx context.Context, host component.Host, client *redis.Client) {
 	b := s.newBackoff()
 	last := make(map[string]string, len(s.cfg.Streams))
 	for ctx.Err() == nil {
 		err := s.resolveStarts(ctx, client, last)
 		if err == nil {
 			b.Reset()
+			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
+			s.log.Info("Redis Streams tap reading", zap.String("endpoint", s.cfg.Endpoint), zap.Any("after", last))
 			err = s.readStreams(ctx, client, last)
 		}
 		if ctx.Err() != nil {
 			return
 		}
+		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("redis: %w", err)))
 		wait := b.NextBackOff()
 		s.log.Warn("Redis Streams tap interrupted; reconnecting", zap.String("endpoint", s.cfg.Endpoint), zap.Error(err), zap.Duration("retry_in", wait))
 		if !sleep(ctx, wait) {

@@ -53,12 +53,12 @@ func messageAttrs(m *message.Message) int {
 
 // putMessage writes what is specific to one message: on its spans, or on
 // its link in a batch span.
-func putMessage(attrs pcommon.Map, m *message.Message) {
-	if m.ID != "" {
-		attrs.PutStr(string(semconv.MessagingMessageIDKey), m.ID)
+func putMessage(attrs pcommon.Map, m *message.Message, o *origin) {
+	if o.id != "" {
+		attrs.PutStr(string(semconv.MessagingMessageIDKey), o.id)
 	}
-	if m.ConversationID != "" {
-		attrs.PutStr(string(semconv.MessagingMessageConversationIDKey), m.ConversationID)
+	if o.conversationID != "" {
+		attrs.PutStr(string(semconv.MessagingMessageConversationIDKey), o.conversationID)
 	}
 	attrs.PutInt(string(semconv.MessagingMessageBodySizeKey), int64(m.BodySize))
 	for _, kv := range m.Attributes {

@@ -5,7 +5,10 @@
 package spanmodel // import "github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/spanmodel"
 
 import (
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -56,7 +59,8 @@ type Faults struct {
 	TraceParent int // malformed traceparent: treated as no context
 	TraceState  int // malformed tracestate: dropped, the traceparent stands
 	Baggage     int // baggage with skipped or dropped members
-	Timestamp   int // zero, not after 1970 or later than observed: observed time used
+	Timestamp   int // not after 1970 or later than observed: observed time used
+	Header      int // destination, message or conversation ID that is not UTF-8: invalid bytes replaced
 }
 
 // Each calls fn for every kind with a non-zero count, with the kind's name
@@ -65,7 +69,7 @@ func (f Faults) Each(fn func(kind string, n int)) {
 	for _, k := range [...]struct {
 		kind string
 		n    int
-	}{{"traceparent", f.TraceParent}, {"tracestate", f.TraceState}, {"baggage", f.Baggage}, {"timestamp", f.Timestamp}} {
+	}{{"traceparent", f.TraceParent}, {"tracestate", f.TraceState}, {"baggage", f.Baggage}, {"timestamp", f.Timestamp}, {"header", f.Header}} {
 		if k.n > 0 {
 			fn(k.kind, k.n)
 		}
@@ -106,6 +110,9 @@ type origin struct {
 	start      pcommon.Timestamp
 	end        pcommon.Timestamp
 	baggage    []baggage.Member
+	// id and conversationID are the message's, made valid UTF-8 (OTLP
+	// strings must be; one bad header must not fail a whole export).
+	id, conversationID string
 }
 
 // Build turns msgs into spans under one resource and scope. A message whose
@@ -124,6 +131,7 @@ func (b *Builder) Build(msgs []message.Message) (ptrace.Traces, Faults) {
 	ss.Scope().SetVersion(b.opts.ScopeVersion)
 	spans := ss.Spans()
 
+	msgs = b.validDestinations(msgs, &faults)
 	var names spanNames
 	if b.opts.Receive == ReceiveBatch {
 		b.buildBatches(spans, msgs, &faults, &names)
@@ -144,6 +152,28 @@ func (b *Builder) Build(msgs []message.Message) (ptrace.Traces, Faults) {
 	return td, faults
 }
 
+// validDestinations returns msgs, or a copy whose destinations are made
+// valid UTF-8 when some are not (a Redis channel is any bytes): span names
+// and attributes are OTLP strings.
+func (b *Builder) validDestinations(msgs []message.Message, f *Faults) []message.Message {
+	var out []message.Message
+	for i := range msgs {
+		if utf8.ValidString(msgs[i].Destination) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(msgs)
+		}
+		f.Header++
+		b.debug("destination is not UTF-8, invalid bytes replaced", &msgs[i])
+		out[i].Destination = strings.ToValidUTF8(msgs[i].Destination, "\uFFFD")
+	}
+	if out == nil {
+		return msgs
+	}
+	return out
+}
+
 func (b *Builder) origin(m *message.Message, f *Faults) origin {
 	var o origin
 	observed := m.Observed
@@ -151,12 +181,24 @@ func (b *Builder) origin(m *message.Message, f *Faults) origin {
 		observed = time.Now()
 	}
 	start := m.Timestamp
-	if start.IsZero() || start.Unix() <= 0 || start.After(observed) {
+	switch {
+	case start.IsZero():
+		// The broker has no timestamp for this message (NATS core, Redis
+		// Pub/Sub): not a fault, the observation is all there is.
+		start = observed
+	case start.Unix() <= 0 || start.After(observed):
 		f.Timestamp++
-		b.debug("message timestamp unusable, using the observed time", m, zap.Time("timestamp", m.Timestamp), zap.Time("observed", observed))
+		b.debug("message timestamp unusable (clock skew or invalid), using the observed time", m,
+			zap.Time("timestamp", m.Timestamp), zap.Time("observed", observed))
 		start = observed
 	}
 	o.start, o.end = pcommon.NewTimestampFromTime(start), pcommon.NewTimestampFromTime(observed)
+	o.id, o.conversationID = m.ID, m.ConversationID
+	if !utf8.ValidString(o.id) || !utf8.ValidString(o.conversationID) {
+		f.Header++
+		b.debug("message or conversation ID is not UTF-8, invalid bytes replaced", m)
+		o.id, o.conversationID = strings.ToValidUTF8(o.id, "\uFFFD"), strings.ToValidUTF8(o.conversationID, "\uFFFD")
+	}
 
 	var (
 		pc     traceparent.Context
@@ -240,7 +282,7 @@ func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *orig
 	attrs := s.Attributes()
 	attrs.EnsureCapacity(destinationAttrs(m) + messageAttrs(m))
 	putDestination(attrs, m, semconv.MessagingOperationTypeSend, "send")
-	putMessage(attrs, m)
+	putMessage(attrs, m, o)
 }
 
 // appendReceive adds the per-message receive span.
@@ -270,7 +312,7 @@ func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *o
 	if m.ConsumerGroup != "" {
 		attrs.PutStr(string(semconv.MessagingConsumerGroupNameKey), m.ConsumerGroup)
 	}
-	putMessage(attrs, m)
+	putMessage(attrs, m, o)
 	putBaggage(attrs, o.baggage)
 }
 
@@ -319,7 +361,7 @@ func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f
 			l := appendLink(links, o)
 			la := l.Attributes()
 			la.EnsureCapacity(messageAttrs(&msgs[i]) + len(o.baggage))
-			putMessage(la, &msgs[i])
+			putMessage(la, &msgs[i], o)
 			putBaggage(la, o.baggage)
 		}
 		for _, i := range g {

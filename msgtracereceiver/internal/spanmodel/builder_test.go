@@ -182,6 +182,27 @@ func TestBuild(t *testing.T) {
 			faults: Faults{Baggage: 1},
 		},
 		{
+			name: "IDs that are not UTF-8: invalid bytes replaced, counted",
+			msgs: []message.Message{kafkaMsg(0, func(m *message.Message) {
+				m.TraceParent, m.ID, m.ConversationID = tpSampled, "id-0\xff", "c\xfe"
+			})},
+			want: []wantSpan{receiveOf(0, ctxTrace, ctxSpan, flagsRemote, map[string]any{
+				"messaging.message.id":              "id-0\uFFFD",
+				"messaging.message.conversation_id": "c\uFFFD",
+			})},
+			faults: Faults{Header: 1},
+		},
+		{
+			name: "destination that is not UTF-8: invalid bytes replaced, counted",
+			msgs: []message.Message{kafkaMsg(0, func(m *message.Message) { m.TraceParent, m.Destination = tpSampled, "ord\xffers" })},
+			want: []wantSpan{func() wantSpan {
+				w := receiveOf(0, ctxTrace, ctxSpan, flagsRemote, map[string]any{"messaging.destination.name": "ord\uFFFDers"})
+				w.name = "receive ord\uFFFDers"
+				return w
+			}()},
+			faults: Faults{Header: 1},
+		},
+		{
 			name: "rebuild always: send span child of the producer context",
 			opts: Options{Rebuild: RebuildAlways},
 			msgs: []message.Message{kafkaMsg(0, withTraceParent(tpSampled))},
@@ -211,14 +232,16 @@ func TestBuild(t *testing.T) {
 			}()},
 		},
 		{
-			name: "unusable timestamps: observed time used, counted",
+			name: "unusable timestamps: observed time used, skew and pre-1970 counted",
 			msgs: []message.Message{
 				kafkaMsg(0, func(m *message.Message) { m.TraceParent, m.Timestamp = tpSampled, time.Time{} }),
 				kafkaMsg(1, func(m *message.Message) { m.TraceParent, m.Timestamp = tpSampled, observed.Add(time.Hour) }),
+				kafkaMsg(2, func(m *message.Message) { m.TraceParent, m.Timestamp = tpSampled, time.UnixMilli(-1) }),
 			},
 			want: []wantSpan{
 				func() wantSpan { w := receiveOf(0, ctxTrace, ctxSpan, flagsRemote, nil); w.start = observed; return w }(),
 				func() wantSpan { w := receiveOf(1, ctxTrace, ctxSpan, flagsRemote, nil); w.start = observed; return w }(),
+				func() wantSpan { w := receiveOf(2, ctxTrace, ctxSpan, flagsRemote, nil); w.start = observed; return w }(),
 			},
 			faults: Faults{Timestamp: 2},
 		},

@@ -61,10 +61,11 @@ type Metric struct {
 
 // Index is the table compiled into maps. It is read-only after New.
 type Index struct {
-	span          map[string]Attribute
-	metric        map[string]Attribute
+	span          keyTable
+	metric        keyTable
 	values        map[Value]string
-	operations    map[string]string
+	opValues      map[string]string
+	operations    []operationWord
 	metricRenames map[string]MetricRename
 	metrics       map[string]Metric
 }
@@ -73,30 +74,32 @@ type Index struct {
 // schema file cannot express), into an Index. Extra renames win over the generated ones.
 func New(extra []Attribute) *Index {
 	idx := &Index{
-		span:          map[string]Attribute{},
-		metric:        map[string]Attribute{},
+		span:          newKeyTable(),
+		metric:        newKeyTable(),
 		values:        map[Value]string{},
-		operations:    map[string]string{},
+		opValues:      map[string]string{},
 		metricRenames: map[string]MetricRename{},
 		metrics:       map[string]Metric{},
 	}
 	for _, list := range [][]Attribute{generatedAttributes(), extra} {
-		for _, a := range list {
+		for i := range list {
+			a := &list[i]
 			if a.Signals&Spans != 0 {
-				idx.span[a.From] = a
+				idx.span.add(a)
 			}
 			if a.Signals&Metrics != 0 {
-				idx.metric[a.From] = a
+				idx.metric.add(a)
 			}
 		}
 	}
 	for _, op := range generatedOperationTypes() {
-		idx.operations[op] = op
+		idx.operations = append(idx.operations, operationWord{word: op, op: op})
 	}
 	for _, v := range generatedValues() {
 		idx.values[Value{Attribute: v.Attribute, From: v.From}] = v.To
 		if v.Attribute == OperationTypeKey {
-			idx.operations[v.From] = v.To
+			idx.operations = append(idx.operations, operationWord{word: v.From, op: v.To})
+			idx.opValues[v.From] = v.To
 		}
 	}
 	for _, m := range generatedMetricRenames() {
@@ -111,28 +114,44 @@ func New(extra []Attribute) *Index {
 // OperationTypeKey is the attribute whose deprecated values the table renames.
 const OperationTypeKey = "messaging.operation.type"
 
-// Attribute returns the rename of key for the given signal (Spans or Metrics).
-func (idx *Index) Attribute(sig Signal, key string) (Attribute, bool) {
+// Attribute returns the rename of key for the given signal (Spans or Metrics). The result is
+// shared: do not modify it.
+func (idx *Index) Attribute(sig Signal, key string) (*Attribute, bool) {
 	if sig == Metrics {
-		a, ok := idx.metric[key]
-		return a, ok
+		return idx.metric.get(key)
 	}
-	a, ok := idx.span[key]
-	return a, ok
+	return idx.span.get(key)
 }
 
 // Value returns the current value of a deprecated enum member of attr.
 func (idx *Index) Value(attr, value string) (string, bool) {
+	if attr == OperationTypeKey {
+		return idx.OperationValue(value)
+	}
 	v, ok := idx.values[Value{Attribute: attr, From: value}]
+	return v, ok
+}
+
+// OperationValue returns the current value of a deprecated messaging.operation.type value
+// (publish: send, deliver: process).
+func (idx *Index) OperationValue(value string) (string, bool) {
+	v, ok := idx.opValues[value]
 	return v, ok
 }
 
 // Operation maps an operation word (a messaging.operation.type value, current or deprecated,
 // or the action word of an old span name) to its current messaging.operation.type.
 func (idx *Index) Operation(word string) (string, bool) {
-	op, ok := idx.operations[word]
-	return op, ok
+	// A handful of short words: a linear search beats hashing.
+	for _, w := range idx.operations {
+		if w.word == word {
+			return w.op, true
+		}
+	}
+	return "", false
 }
+
+type operationWord struct{ word, op string }
 
 // MetricRename returns the rename of a deprecated metric.
 func (idx *Index) MetricRename(name string) (MetricRename, bool) {
@@ -146,5 +165,74 @@ func (idx *Index) Metric(name string) (Metric, bool) {
 	return m, ok
 }
 
-// SchemaURL and Version are the schema the table migrates to.
+// Obsolete returns the deprecated messaging attributes that have no replacement in semconv.
+func Obsolete() []string { return generatedObsolete() }
+
+// SchemaURL is the schema the table migrates to.
 func SchemaURL() string { return generatedSchemaURL }
+
+// keyTable finds a key of a small table with one array read and at most one string compare: its
+// slots are indexed by key length (below 64) and last byte (mod 64). A slot holds 0 (no key), the
+// index+1 of the only key with that length and last byte, or shared (several: use the map).
+// Current keys rarely share both with a deprecated one, so most are rejected without hashing.
+type keyTable struct {
+	slots [64 * 64]uint8
+	keys  []*Attribute
+	all   map[string]*Attribute
+}
+
+const shared = 255
+
+func newKeyTable() keyTable { return keyTable{all: map[string]*Attribute{}} }
+
+func slotOf(key string) (int, bool) {
+	n := len(key)
+	if n == 0 || n >= 64 {
+		return 0, false
+	}
+	return n*64 + int(key[n-1]&63), true
+}
+
+func (t *keyTable) add(a *Attribute) {
+	t.all[a.From] = a
+	i, ok := slotOf(a.From)
+	if !ok {
+		return
+	}
+	switch t.slots[i] {
+	case 0:
+		if len(t.keys) < shared-1 {
+			t.keys = append(t.keys, a)
+			t.slots[i] = uint8(len(t.keys))
+			return
+		}
+		t.slots[i] = shared
+	case shared:
+	default:
+		if t.keys[t.slots[i]-1].From != a.From {
+			t.slots[i] = shared
+		} else {
+			t.keys[t.slots[i]-1] = a
+		}
+	}
+}
+
+func (t *keyTable) get(key string) (*Attribute, bool) {
+	i, ok := slotOf(key)
+	if !ok {
+		a, found := t.all[key]
+		return a, found
+	}
+	switch s := t.slots[i]; s {
+	case 0:
+		return nil, false
+	case shared:
+		a, found := t.all[key]
+		return a, found
+	default:
+		if a := t.keys[s-1]; a.From == key {
+			return a, true
+		}
+		return nil, false
+	}
+}

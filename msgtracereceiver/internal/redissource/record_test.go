@@ -1,0 +1,134 @@
+package redissource
+
+import (
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/fsenvelope"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+)
+
+const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+func TestFromPubSub(t *testing.T) {
+	tests := []struct {
+		name       string
+		msg        *redis.Message
+		want       message.Message
+		wantFaults []string
+	}{
+		{
+			name: "binary envelope",
+			msg: &redis.Message{Channel: "orders", Payload: binary(
+				"message_id", "m-1", "correlation_id", "c-1", "traceparent", tp, "tracestate", "a=1", "baggage", "k=v")("body")},
+			want: message.Message{
+				System: System, Destination: "orders", Identity: "redis/channel/orders/id/m-1", ID: "m-1", ConversationID: "c-1",
+				BodySize: 4, TraceParent: tp, TraceState: "a=1", Baggage: "k=v",
+			},
+		},
+		{
+			name: "legacy JSON envelope through a pattern",
+			msg: &redis.Message{Channel: "orders:eu", Pattern: "orders:*",
+				Payload: `{"data": "xy", "headers": {"correlation_id": "c-2", "traceparent": "` + tp + `"}}`},
+			want: message.Message{
+				System: System, Destination: "orders:eu", Identity: "redis/channel/orders:eu/tap/t-1", ConversationID: "c-2",
+				BodySize: 2, TraceParent: tp, Attributes: []attribute.KeyValue{semconv.MessagingDestinationTemplate("orders:*")},
+			},
+		},
+		{
+			name: "raw message from another client",
+			msg:  &redis.Message{Channel: "a/b", Payload: "hello"},
+			want: message.Message{System: System, Destination: "a/b", Identity: "redis/channel/a%2Fb/tap/t-1", BodySize: 5},
+		},
+		{
+			name:       "truncated binary envelope: still a message, and a fault",
+			msg:        &redis.Message{Channel: "c", Payload: binary("traceparent", tp)("x")[:12]},
+			want:       message.Message{System: System, Destination: "c", Identity: "redis/channel/c/tap/t-1", BodySize: 12},
+			wantFaults: []string{faultEnvelope},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, faults := fromPubSub(tt.msg, "t-1")
+			assert.Equal(t, tt.want, m)
+			assert.Equal(t, tt.wantFaults, kinds(faults))
+		})
+	}
+}
+
+func TestFromStream(t *testing.T) {
+	tests := []struct {
+		name       string
+		entry      redis.XMessage
+		want       message.Message
+		wantFaults []string
+	}{
+		{
+			name:  "FastStream entry: envelope in __data__",
+			entry: redis.XMessage{ID: "1700000000123-4", Values: map[string]any{dataField: binary("message_id", "m-1", "traceparent", tp)("body")}},
+			want: message.Message{
+				System: System, Destination: "s", Identity: "redis/2/stream/s/1700000000123-4", ID: "m-1",
+				Timestamp: time.UnixMilli(1700000000123), BodySize: 4, TraceParent: tp,
+			},
+		},
+		{
+			name:  "plain fields: context read from them, the entry ID is the id",
+			entry: redis.XMessage{ID: "1700000000123-5", Values: map[string]any{"traceparent": tp, "n": "1"}},
+			want: message.Message{
+				System: System, Destination: "s", Identity: "redis/2/stream/s/1700000000123-5", ID: "1700000000123-5",
+				Timestamp: time.UnixMilli(1700000000123), BodySize: len("traceparent") + len(tp) + 2, TraceParent: tp,
+			},
+		},
+		{
+			name:  "broken envelope",
+			entry: redis.XMessage{ID: "1-0", Values: map[string]any{dataField: "\x89BIN\r\n\x1a\n\x00\x02" + string(make([]byte, 10))}},
+			want: message.Message{
+				System: System, Destination: "s", Identity: "redis/2/stream/s/1-0", ID: "1-0", Timestamp: time.UnixMilli(1), BodySize: 20,
+			},
+			wantFaults: []string{faultEnvelope},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, faults := fromStream(2, "s", &tt.entry)
+			assert.Equal(t, tt.want, m)
+			assert.Equal(t, tt.wantFaults, kinds(faults))
+		})
+	}
+}
+
+func TestEntryTime(t *testing.T) {
+	ts, err := entryTime("1700000000123-0")
+	require.NoError(t, err)
+	assert.Equal(t, time.UnixMilli(1700000000123), ts)
+	_, err = entryTime("x-0")
+	require.Error(t, err)
+}
+
+func TestFieldHeadersIgnoreNonStrings(t *testing.T) {
+	h := fieldHeaders{"traceparent": 12}
+	_, ok := h.Get("traceparent")
+	assert.False(t, ok)
+	var env fsenvelope.Envelope
+	assert.Empty(t, header(env, "traceparent"))
+}
+
+func TestGroupByDestination(t *testing.T) {
+	msgs := []message.Message{{Destination: "a", ID: "1"}, {Destination: "b", ID: "2"}, {Destination: "a", ID: "3"}}
+	assert.Equal(t, [][]message.Message{{msgs[0], msgs[2]}, {msgs[1]}}, groupByDestination(msgs))
+	assert.Nil(t, groupByDestination(nil))
+}
+
+func kinds(fs []fault) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.kind)
+	}
+	return out
+}
