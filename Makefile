@@ -9,7 +9,7 @@ BINARY     := $(DIST_DIR)/otelcol-msg
 # Fuzz time per target for `make fuzz`.
 FUZZTIME   ?= 60s
 
-.PHONY: all build generate-dist check-dist run demo test test-unit bench bench-compare fuzz test-crash lint generate docker clean
+.PHONY: all build generate-dist check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash lint generate docker clean
 
 all: build
 
@@ -39,6 +39,11 @@ check-dist: $(OCB)
 run demo: build
 	$(GO) run ./internal/cmd/demo --binary $(BINARY)
 
+# The demo also tapping each local RabbitMQ (5672), NATS (4222) and Redis (6379)
+# that answers on 127.0.0.1; one that does not is reported and skipped.
+demo-all: build
+	$(GO) run ./internal/cmd/demo --binary $(BINARY) --brokers auto
+
 # The whole test suite, as CI runs it (brokers on 127.0.0.1 are started by .ci/run).
 test: build check-dist
 	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 ./...
@@ -49,16 +54,28 @@ test-unit:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# semconv processor against transformprocessor with equivalent OTTL (a separate Go module, so
+# contrib's transformprocessor never becomes a dependency of the distribution).
 bench-compare:
-	cd bench && $(GO) run ./cmd/benchcompare
+	cd bench && $(GO) run ./cmd/benchcompare -go $(GO)
 
+# Fuzzes every Fuzz target for FUZZTIME each, one after the other. Not part of
+# `make test`, where the committed seed corpora (testdata/fuzz/) run as tests.
+# Packages with targets are found in the sources, the targets by `go test -list`.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	@set -euo pipefail; n=0; failed=""; \
+	pkgs=$$(grep -rl --include='*_test.go' --exclude-dir=.git --exclude-dir=.tools '^func Fuzz' . | xargs -n1 dirname | sort -u); \
+	for pkg in $$pkgs; do \
+	  targets=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "fuzz: cannot list $$pkg"; exit 1; }; \
+	  for t in $$(echo "$$targets" | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$pkg:$$t"; \
+	    n=$$((n + 1)); \
 	  done; \
-	done
+	done; \
+	test $$n -gt 0 || { echo "fuzz: no Fuzz targets found"; exit 1; }; \
+	test -z "$$failed" || { echo "fuzz: $$n targets, failing:$$failed (inputs in testdata/fuzz/)"; exit 1; }; \
+	echo "fuzz: $$n targets fuzzed for $(FUZZTIME) each"
 
 test-crash: build
 	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 -run 'TestCrash' -v ./internal/e2e/

@@ -1,15 +1,9 @@
 package msgtracereceiver
 
 import (
-	"crypto/rand"
 	"fmt"
-	"io"
-	"net"
-	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,28 +11,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-msg/otelcol-msg/internal/traceparent"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/spanmodel"
 )
 
 // Helpers of the RabbitMQ, NATS and Redis integration tests, which run
 // against real servers on 127.0.0.1.
-
-// requireServer skips when a local broker is not there, unless CI=true,
-// where a missing broker fails the test.
-func requireServer(t *testing.T, name, addr string) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not reachable on %s (CI=true): %v", name, addr, err)
-		}
-		t.Skipf("%s is not reachable on %s: %v", name, addr, err)
-	}
-	c.Close()
-}
-
-// uniqueName keeps reruns and parallel packages from sharing broker objects.
-func uniqueName(prefix string) string { return prefix + "-" + strings.ToLower(rand.Text()[:10]) }
 
 // brokerCase is one message of the scenario every broker test publishes.
 type brokerCase struct {
@@ -136,79 +114,15 @@ func checkBrokerSpans(t *testing.T, sink *consumertest.TracesSink, system, desti
 	}
 }
 
-// tcpProxy forwards to a broker; cut closes every connection through it,
-// as a network failure would, and new connections are accepted.
-type tcpProxy struct {
-	l      net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-func startTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &tcpProxy{l: l, target: target}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go p.pipe(c, s)
-			go p.pipe(s, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		p.cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *tcpProxy) pipe(dst, src net.Conn) {
-	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// probeUntilSeen publishes probes prefix-N until one has a receive span:
-// brokers keep nothing for a tap that is not (yet, or again) subscribed.
+// probeUntilSeen publishes probes until one has a receive span.
 func probeUntilSeen(t *testing.T, sink *consumertest.TracesSink, prefix string, publish func(id string)) {
 	t.Helper()
-	var n int
-	require.Eventually(t, func() bool {
-		n++
-		publish(fmt.Sprintf("%s-%d", prefix, n))
+	sourcetest.Probe(t, prefix, publish, func() bool {
 		for id := range receiveSpans(sink) {
 			if strings.HasPrefix(id, prefix+"-") {
 				return true
 			}
 		}
 		return false
-	}, waitFor, 100*time.Millisecond, "the tap never saw a %s message", prefix)
+	})
 }

@@ -14,11 +14,10 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/natssource"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 // Integration test against the local NATS server with JetStream (127.0.0.1:4222).
-
-const natsAddr = "127.0.0.1:4222"
 
 func natsMsg(subject string, c brokerCase) *nats.Msg {
 	h := nats.Header{"message_id": {c.id}}
@@ -38,15 +37,15 @@ func natsMsg(subject string, c brokerCase) *nats.Msg {
 // proxy the test cuts: core spans recover once resubscribed, and stream
 // messages stored meanwhile are all seen, with stream/sequence identities.
 func TestNATSReceiver(t *testing.T) {
-	requireServer(t, "NATS", natsAddr)
-	nc, err := nats.Connect("nats://" + natsAddr)
+	sourcetest.RequireReachable(t, "NATS", sourcetest.NATSAddr)
+	nc, err := nats.Connect("nats://" + sourcetest.NATSAddr)
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx := context.Background()
 
-	root := strings.ReplaceAll(uniqueName("orders"), "-", "_")
+	root := sourcetest.Unique("orders")
 	coreSubject := root + ".core.created"
 	stream := strings.ToUpper(root)
 	jsSubject := root + ".js.created"
@@ -54,10 +53,10 @@ func TestNATSReceiver(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = js.DeleteStream(context.Background(), stream) })
 
-	proxy := startTCPProxy(t, natsAddr)
+	proxy := sourcetest.StartProxy(t, "127.0.0.1:0", sourcetest.NATSAddr)
 	cfg := createDefaultConfig().(*Config)
 	n := natssource.NewDefaultConfig()
-	n.Servers = []string{"nats://" + proxy.l.Addr().String()}
+	n.Servers = []string{"nats://" + proxy.Addr()}
 	n.Subjects = []string{root + ".core.>"}
 	n.JetStream.Streams = []natssource.StreamConfig{{Name: stream}}
 	n.Reconnect.InitialInterval = 50 * time.Millisecond
@@ -84,7 +83,7 @@ func TestNATSReceiver(t *testing.T) {
 	waitReceived(t, sink, ids...)
 	checkBrokerSpans(t, sink, "nats", coreSubject, coreIdentity)
 
-	proxy.cut()
+	proxy.Cut()
 	sink.Reset()
 	// Stored while the tap is cut off: the ordered consumer goes on after
 	// the last sequence it delivered.

@@ -2,22 +2,19 @@ package msgtracereceiver
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/fsenvelope"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/redissource"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 // Integration test against the local Redis (127.0.0.1:6379).
-
-const redisAddr = "127.0.0.1:6379"
 
 // fastStreamEnvelope wraps a case the way FastStream 0.6+ publishes to Redis.
 func fastStreamEnvelope(c brokerCase) string {
@@ -30,45 +27,20 @@ func fastStreamEnvelope(c brokerCase) string {
 	return string(fsenvelope.Encode(hs, []byte("{}")))
 }
 
-// killRedisTap closes the receiver's connections (CLIENT SETNAME
-// otelcol-msg-msgtrace) from the server side.
-func killRedisTap(t *testing.T, c *redis.Client) {
-	t.Helper()
-	ctx := context.Background()
-	var killed int
-	require.Eventually(t, func() bool {
-		list, err := c.ClientList(ctx).Result()
-		require.NoError(t, err)
-		for _, line := range strings.Split(list, "\n") {
-			if !strings.Contains(line, " name=otelcol-msg-msgtrace ") {
-				continue
-			}
-			for _, f := range strings.Fields(line) {
-				if id, ok := strings.CutPrefix(f, "id="); ok {
-					require.NoError(t, c.Do(ctx, "CLIENT", "KILL", "ID", id).Err())
-					killed++
-				}
-			}
-		}
-		return killed > 0
-	}, waitFor, 100*time.Millisecond, "the receiver's connections are not listed")
-}
-
 // Pub/Sub and a stream through the factory, FastStream envelopes decoded,
 // and CLIENT KILL in the middle: stream entries added meanwhile are all
 // seen, Pub/Sub spans resume once resubscribed.
 func TestRedisReceiver(t *testing.T) {
-	requireServer(t, "Redis", redisAddr)
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
-	t.Cleanup(func() { c.Close() })
+	sourcetest.RequireReachable(t, "Redis", sourcetest.RedisAddr)
+	c := sourcetest.RedisClient(t, sourcetest.RedisAddr)
 	ctx := context.Background()
-	channel := uniqueName("orders")
-	stream := uniqueName("ledger")
+	channel := sourcetest.Unique("orders")
+	stream := sourcetest.Unique("ledger")
 	t.Cleanup(func() { c.Del(context.Background(), stream) })
 
 	cfg := createDefaultConfig().(*Config)
 	r := redissource.NewDefaultConfig()
-	r.Endpoint = redisAddr
+	r.Endpoint = sourcetest.RedisAddr
 	r.Channels = []string{channel}
 	r.Streams = []redissource.StreamConfig{{Name: stream, StartID: redissource.StartAll}}
 	r.Block = 100 * time.Millisecond
@@ -96,7 +68,8 @@ func TestRedisReceiver(t *testing.T) {
 	waitReceived(t, sink, ids...)
 	checkBrokerSpans(t, sink, "redis", channel, channelIdentity)
 
-	killRedisTap(t, c)
+	// The receiver's connections are named (CLIENT SETNAME) otelcol-msg-msgtrace.
+	sourcetest.KillRedisClients(t, c, "otelcol-msg-msgtrace")
 	sink.Reset()
 	for _, bc := range brokerScenario() {
 		add(bc)

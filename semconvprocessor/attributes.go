@@ -29,8 +29,6 @@ const (
 	rabbitMQDefaultExchange = "amq.default"
 )
 
-var errorTypeOther = semconv.ErrorTypeOther.Value.AsString()
-
 // codeRenames are the renames the schema file cannot express, because the old attributes were
 // removed rather than renamed: the consume side of semconv 1.17 to 1.20 named its destination
 // messaging.source.* (1.21 folded it into messaging.destination.*), and 1.21 to 1.24 had
@@ -91,7 +89,7 @@ func (p *semconvProcessor) scanAttributes(attrs pcommon.Map, sig renames.Signal,
 		}
 		s.messaging = true
 		if slot := factSlotOf(k); slot != noFact {
-			f.set(slot, v, false)
+			f.set(slot, v)
 			if slot == factOpType && v.Type() == pcommon.ValueTypeStr {
 				_, s.oldValue = p.idx.OperationValue(v.Str())
 			}
@@ -101,7 +99,7 @@ func (p *semconvProcessor) scanAttributes(attrs pcommon.Map, sig renames.Signal,
 			s.renames = append(s.renames, a)
 			s.positions = append(s.positions, i)
 			if slot := factSlotOf(a.To); slot != noFact {
-				f.set(slot, v, true)
+				f.setRenamed(slot, v, a)
 			}
 		}
 	}
@@ -157,17 +155,28 @@ type facts struct {
 	boolean          [numFacts]bool // true when a boolean true
 }
 
-func (f *facts) set(slot factSlot, v pcommon.Value, fromRename bool) {
-	if f.present[slot] || (fromRename && f.renamed[slot]) {
+func (f *facts) set(slot factSlot, v pcommon.Value) {
+	if f.present[slot] {
 		return
 	}
-	if fromRename {
-		f.renamed[slot] = true
-	} else {
-		f.present[slot] = true
-	}
+	f.present[slot] = true
 	f.isStr[slot] = v.Type() == pcommon.ValueTypeStr
 	f.str[slot] = strValue(v)
+	f.boolean[slot] = v.Type() == pcommon.ValueTypeBool && v.Bool()
+}
+
+// setRenamed records the value a deprecated key brings to slot through rename a, as the rename
+// will write it (converted to a string when a.ToType says so). The first such key wins.
+func (f *facts) setRenamed(slot factSlot, v pcommon.Value, a *renames.Attribute) {
+	if f.present[slot] || f.renamed[slot] {
+		return
+	}
+	f.renamed[slot] = true
+	f.isStr[slot] = v.Type() == pcommon.ValueTypeStr
+	f.str[slot] = strValue(v)
+	if a.ToType == "string" && !f.isStr[slot] {
+		f.isStr[slot], f.str[slot] = true, v.AsString()
+	}
 	f.boolean[slot] = v.Type() == pcommon.ValueTypeBool && v.Bool()
 }
 

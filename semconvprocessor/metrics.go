@@ -88,7 +88,7 @@ func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metr
 			current, _ := p.idx.Metric(m.Name())
 			// A metric that keeps its name has one set of data points: in duplicate mode they
 			// carry old and new attributes side by side.
-			if pts := p.migrateDataPoints(m, pointMigration{operation: current.Operation, operationType: current.OperationType, keepOld: p.duplicate, work: &st.work}); pts > 0 {
+			if pts := p.migrateDataPoints(m, pointMigration{operation: current.Operation, operationType: current.OperationType, keepOld: p.duplicate}, &st.work); pts > 0 {
 				st.points += pts
 				changed = true
 			}
@@ -117,7 +117,7 @@ func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metr
 				}
 				remove[i] = true
 			}
-			st.points += p.migrateDataPoints(src, pointMigration{operation: r.Operation, operationType: target.OperationType, work: &st.work})
+			st.points += p.migrateDataPoints(src, pointMigration{operation: r.Operation, operationType: target.OperationType}, &st.work)
 			moveDataPoints(src, taken.metric)
 			st.renamed++
 			changed = true
@@ -130,7 +130,7 @@ func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metr
 			dst.SetName(target.Name)
 			dst.SetUnit(target.Unit)
 			dst.SetDescription(target.Brief)
-			st.points += p.migrateDataPoints(dst, pointMigration{operation: r.Operation, operationType: target.OperationType, work: &st.work})
+			st.points += p.migrateDataPoints(dst, pointMigration{operation: r.Operation, operationType: target.OperationType}, &st.work)
 			sr.taken[r.To] = takenName{metric: dst, operation: r.Operation}
 			st.renamed++
 			changed = true
@@ -236,28 +236,36 @@ func moveDataPoints(src, dst pmetric.Metric) {
 }
 
 // migrateDataPoints migrates the attributes of every data point of m and returns how many changed.
-func (p *semconvProcessor) migrateDataPoints(m pmetric.Metric, pm pointMigration) int64 {
+func (p *semconvProcessor) migrateDataPoints(m pmetric.Metric, pm pointMigration, work *workspace) int64 {
+	var n int64
+	count := func(changed bool) {
+		if changed {
+			n++
+		}
+	}
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
-		return migratePoints(p, m.Gauge().DataPoints(), pm)
+		for i, dps := 0, m.Gauge().DataPoints(); i < dps.Len(); i++ {
+			count(p.migratePoint(dps.At(i).Attributes(), pm, work))
+		}
 	case pmetric.MetricTypeSum:
-		return migratePoints(p, m.Sum().DataPoints(), pm)
+		for i, dps := 0, m.Sum().DataPoints(); i < dps.Len(); i++ {
+			count(p.migratePoint(dps.At(i).Attributes(), pm, work))
+		}
 	case pmetric.MetricTypeHistogram:
-		return migratePoints(p, m.Histogram().DataPoints(), pm)
+		for i, dps := 0, m.Histogram().DataPoints(); i < dps.Len(); i++ {
+			count(p.migratePoint(dps.At(i).Attributes(), pm, work))
+		}
 	case pmetric.MetricTypeExponentialHistogram:
-		return migratePoints(p, m.ExponentialHistogram().DataPoints(), pm)
+		for i, dps := 0, m.ExponentialHistogram().DataPoints(); i < dps.Len(); i++ {
+			count(p.migratePoint(dps.At(i).Attributes(), pm, work))
+		}
 	case pmetric.MetricTypeSummary:
-		return migratePoints(p, m.Summary().DataPoints(), pm)
-	default:
-		return 0
+		for i, dps := 0, m.Summary().DataPoints(); i < dps.Len(); i++ {
+			count(p.migratePoint(dps.At(i).Attributes(), pm, work))
+		}
 	}
-}
-
-type dataPoint interface{ Attributes() pcommon.Map }
-
-type dataPointSlice[P dataPoint] interface {
-	Len() int
-	At(int) P
+	return n
 }
 
 // pointMigration is what migratePoint does to the data points of one metric.
@@ -268,23 +276,12 @@ type pointMigration struct {
 	operationType bool
 	// keepOld keeps the old attribute keys beside the new ones.
 	keepOld bool
-	work    *workspace
-}
-
-func migratePoints[P dataPoint, S dataPointSlice[P]](p *semconvProcessor, points S, pm pointMigration) int64 {
-	var n int64
-	for i := 0; i < points.Len(); i++ {
-		if p.migratePoint(points.At(i).Attributes(), pm) {
-			n++
-		}
-	}
-	return n
 }
 
 // migratePoint migrates the attributes of one data point: the renames, and the operation the
 // metric's name implies when the point lacks messaging.operation.name (or, for a metric that has
 // it, messaging.operation.type).
-func (p *semconvProcessor) migratePoint(attrs pcommon.Map, pm pointMigration) bool {
+func (p *semconvProcessor) migratePoint(attrs pcommon.Map, pm pointMigration, work *workspace) bool {
 	var buf scanBuffers
 	var fs facts
 	sc := p.scanAttributes(attrs, renames.Metrics, &buf, &fs)
@@ -292,7 +289,7 @@ func (p *semconvProcessor) migratePoint(attrs pcommon.Map, pm pointMigration) bo
 	if !sc.old() && !needOperation {
 		return false
 	}
-	p.applyRenames(attrs, &sc, &fs, pm.keepOld, pm.work)
+	p.applyRenames(attrs, &sc, &fs, pm.keepOld, work)
 	if pm.operation != "" {
 		if !has(attrs, keyOperationName) {
 			attrs.PutStr(keyOperationName, pm.operation)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/otelcol-msg/otelcol-msg/semconvprocessor/internal/renames"
 )
@@ -71,7 +72,9 @@ func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) bool {
 		attrs.PutStr(keyOperationName, op)
 		f.opName = op
 	}
-	if f.system == systemRabbitMQ {
+	// Only old-convention spans have the old RabbitMQ destination; a span that is here just for
+	// lack of messaging.operation.name may already have the new one.
+	if f.system == systemRabbitMQ && (sc.old() || oldName) {
 		if dest, ok := rabbitMQDestination(f, nameDest); ok {
 			attrs.PutStr(keyDestinationName, dest)
 			f.destName = dest
@@ -81,10 +84,14 @@ func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) bool {
 		f.destName = nameDest
 	}
 	if oldName {
+		opName := f.opName
+		if opName == "" { // messaging.operation.name set, but not a string
+			opName = op
+		}
 		if dest := f.spanDestination(); dest != "" {
-			span.SetName(f.opName + " " + dest)
+			span.SetName(opName + " " + dest)
 		} else {
-			span.SetName(f.opName)
+			span.SetName(opName)
 		}
 	}
 	if failed {
@@ -100,7 +107,8 @@ type spanFacts struct {
 	temporary, anonymous                                   bool
 }
 
-// oldValue says messaging.operation.type had a deprecated value before the renames.
+// spanFacts resolves the facts of a span as they are after the renames. oldValue says
+// messaging.operation.type had a deprecated value before them.
 func (p *semconvProcessor) spanFacts(f *facts, oldValue bool) spanFacts {
 	sf := spanFacts{
 		system:      f.str[factSystem],
@@ -177,11 +185,11 @@ func rabbitMQDestination(f spanFacts, nameDest string) (string, bool) {
 	case nameDest == "":
 		return "", false
 	default:
-		e, ok := fastStreamRabbitMQExchange(nameDest, f.routingKey)
-		if !ok {
-			return nameDest, true
+		// FastStream's "<exchange|default>.<routing_key>", else the name holds the exchange.
+		exchange = nameDest
+		if e, ok := fastStreamRabbitMQExchange(nameDest, f.routingKey); ok {
+			exchange = e
 		}
-		exchange = e
 	}
 	return rabbitMQDestinationName(exchange, f.routingKey), true
 }
@@ -198,5 +206,5 @@ func exceptionType(events ptrace.SpanEventSlice) string {
 			return t
 		}
 	}
-	return errorTypeOther
+	return semconv.ErrorTypeOther.Value.AsString()
 }

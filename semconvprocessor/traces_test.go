@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelcol-msg/otelcol-msg/semconvprocessor/internal/metadatatest"
+	"github.com/otelcol-msg/otelcol-msg/semconvprocessor/internal/renames"
 )
 
 func newTestProcessor(t testing.TB, mode Mode) *semconvProcessor {
@@ -282,4 +283,48 @@ func TestTracesTelemetry(t *testing.T) {
 	_, err = p.processTraces(context.Background(), td)
 	require.NoError(t, err)
 	metadatatest.AssertEqualProcessorSemconvSpansMigrated(t, tel, []metricdata.DataPoint[int64]{{Value: 3}}, metricdatatestIgnore...)
+}
+
+// TestEveryObsoleteAttributeHasARule checks that the deprecated attributes semconv gives no
+// replacement for are still migrated by a code rule (codeRenames).
+func TestEveryObsoleteAttributeHasARule(t *testing.T) {
+	rules := map[string]bool{}
+	for _, a := range codeRenames() {
+		rules[a.From] = true
+	}
+	require.NotEmpty(t, renames.Obsolete())
+	for _, key := range renames.Obsolete() {
+		assert.True(t, rules[key], key)
+	}
+}
+
+// TestConcurrentBatches runs batches through one processor at once (run it with -race): the
+// processor keeps no state between or across batches.
+func TestConcurrentBatches(t *testing.T) {
+	dir := filepath.Join("testdata", "traces", "faststream_kafka")
+	in, err := os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	want, err := os.ReadFile(filepath.Join(dir, "replace.json"))
+	require.NoError(t, err)
+	p := newTestProcessor(t, ModeReplace)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(in)
+			if err == nil {
+				_, err = p.processTraces(context.Background(), td)
+			}
+			if err == nil {
+				var got []byte
+				got, err = (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+				if err == nil && string(normalize(t, got)) != string(want) {
+					err = assert.AnError
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
 }

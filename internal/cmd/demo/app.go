@@ -115,8 +115,10 @@ func (a *app) publish(ctx context.Context, in *handler, topic string, partition 
 
 // prepare starts a publish's spans and builds its records.
 func (a *app) prepare(in *handler, topic string, partition int32, correlationID, baggage string, bodies ...[]byte) publishing {
-	attrs := func(span ptrace.Span) {
-		m := span.Attributes()
+	if len(bodies) > 1 {
+		baggage = joinBaggage(baggage, withBatchBaggage)
+	}
+	span, header := a.publishScope(in, topic, func(m pcommon.Map) {
 		m.PutStr(attrSystem, "kafka")
 		m.PutStr(attrDestination, topic)
 		m.PutStr(attrConversationID, correlationID)
@@ -124,23 +126,7 @@ func (a *app) prepare(in *handler, topic string, partition int32, correlationID,
 		if len(bodies) > 1 {
 			m.PutInt(attrBatchCount, int64(len(bodies)))
 		}
-	}
-	if len(bodies) > 1 {
-		baggage = joinBaggage(baggage, withBatchBaggage)
-	}
-
-	now := time.Now()
-	var parent, header spanContext
-	if in != nil {
-		parent, header = in.self, in.origin
-	} else {
-		create, sc := a.startSpan(topic+" create", ptrace.SpanKindProducer, spanContext{}, now)
-		attrs(create)
-		parent, header = sc, sc
-	}
-	span, _ := a.startSpan(topic+" publish", ptrace.SpanKindProducer, parent, now)
-	attrs(span)
-	span.Attributes().PutStr(attrOperation, "publish")
+	})
 
 	records := make([]*kgo.Record, len(bodies))
 	for i, body := range bodies {
@@ -158,6 +144,29 @@ func (a *app) prepare(in *handler, topic string, partition int32, correlationID,
 	return publishing{span: span, records: records}
 }
 
+// publishScope starts FastStream's publish_scope spans for a publish to
+// dest (the destination as FastStream writes it in span names): outside a
+// handler (in == nil) a "<dest> create" PRODUCER root, ended at once, and a
+// "<dest> publish" child; inside one only "<dest> publish", a child of the
+// process span. It returns the publish span, for endPublish, and the context
+// the messages carry in their traceparent header. attrs sets the system's
+// attributes on both spans.
+func (a *app) publishScope(in *handler, dest string, attrs func(pcommon.Map)) (ptrace.Span, spanContext) {
+	now := time.Now()
+	var parent, header spanContext
+	if in != nil {
+		parent, header = in.self, in.origin
+	} else {
+		create, sc := a.startSpan(dest+" create", ptrace.SpanKindProducer, spanContext{}, now)
+		attrs(create.Attributes())
+		parent, header = sc, sc
+	}
+	span, _ := a.startSpan(dest+" publish", ptrace.SpanKindProducer, parent, now)
+	attrs(span.Attributes())
+	span.Attributes().PutStr(attrOperation, "publish")
+	return span, header
+}
+
 // send writes the records of concurrent publishes (asyncio.gather in the
 // application) together and ends their publish spans.
 func (a *app) send(ctx context.Context, pubs ...publishing) error {
@@ -166,15 +175,21 @@ func (a *app) send(ctx context.Context, pubs ...publishing) error {
 		records = append(records, p.records...)
 	}
 	err := a.kafka.Produce(ctx, records...)
-	end := pcommon.NewTimestampFromTime(time.Now())
+	end := time.Now()
 	for _, p := range pubs {
-		p.span.SetEndTimestamp(end)
-		if err != nil {
-			p.span.Status().SetCode(ptrace.StatusCodeError)
-			p.span.Status().SetMessage(err.Error())
-		}
+		endPublish(p.span, end, err)
 	}
 	return err
+}
+
+// endPublish ends a publish span when the broker answered, as an error
+// when it refused the messages.
+func endPublish(span ptrace.Span, end time.Time, err error) {
+	span.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
+	if err != nil {
+		span.Status().SetCode(ptrace.StatusCodeError)
+		span.Status().SetMessage(err.Error())
+	}
 }
 
 // consume is FastStream's consume_scope for one message: the "<d> process"

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,29 +24,10 @@ import (
 // context, rebuilt roots for the uninstrumented producer, one batch receive
 // span linking every order, and the application's spans migrated to semconv 1.44.
 func TestDemo(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	bin, err := harness.Binary(ctx, t.TempDir())
-	require.NoError(t, err)
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	root, err := harness.ModuleRoot(wd)
-	require.NoError(t, err)
-
-	dir := t.TempDir()
-	var out strings.Builder
-	err = run(ctx, &out, options{
-		binary:  bin,
-		config:  filepath.Join(root, "testdata", "demo.yaml"),
-		dir:     dir,
-		timeout: 90 * time.Second,
-	})
-	require.NoError(t, err, "demo output:\n%s", out.String())
-	assert.Contains(t, out.String(), "━━ trace tree")
-	assert.Contains(t, out.String(), "\nsummary: ")
-
-	td, err := harness.ReadTraces(filepath.Join(dir, "traces.json"))
-	require.NoError(t, err)
+	output, td := runDemo(t, brokersNone)
+	assert.NotContains(t, output, "▸ the gateway taps", "make demo taps Kafka only")
+	assert.Contains(t, output, "━━ trace tree")
+	assert.Contains(t, output, "\nsummary: ")
 	spans := harness.Spans(td)
 	byID := map[pcommon.SpanID]harness.SpanRecord{}
 	for _, r := range spans {
@@ -55,13 +38,13 @@ func TestDemo(t *testing.T) {
 		traces[r.Span.TraceID()] = true
 	}
 	headers := 0
-	for _, line := range strings.Split(out.String(), "\n") {
+	for _, line := range strings.Split(output, "\n") {
 		if strings.HasPrefix(line, "trace ") {
 			headers++
 		}
 	}
 	assert.Equal(t, len(traces), headers, "one block per exported trace in the tree")
-	assert.NotContains(t, out.String(), "in trace 0 ", "a link resolved to a trace missing from the tree")
+	assert.NotContains(t, output, "in trace 0 ", "a link resolved to a trace missing from the tree")
 
 	dest := func(r harness.SpanRecord) any { return r.Span.Attributes().AsRaw()["messaging.destination.name"] }
 
@@ -147,4 +130,55 @@ func TestDemo(t *testing.T) {
 		assert.Equal(t, 5, links, "one link per order")
 		assert.Equal(t, map[string]int{"acme": 3, "globex": 2}, tenants, "each message keeps its own baggage on its link")
 	})
+}
+
+// binaryDir holds the otelcol-msg that harness.Binary compiles when
+// OTELCOL_MSG_BINARY is unset; the package's tests share it.
+var binaryDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "otelcol-msg-demo-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo tests:", err)
+		os.Exit(1)
+	}
+	binaryDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var testBinary = sync.OnceValues(func() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	return harness.Binary(ctx, binaryDir)
+})
+
+// demoSetup returns the otelcol-msg to run and the demo's config,
+// testdata/demo.yaml.
+func demoSetup(t *testing.T) (binary, config string) {
+	t.Helper()
+	bin, err := testBinary()
+	require.NoError(t, err)
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	root, err := harness.ModuleRoot(wd)
+	require.NoError(t, err)
+	return bin, filepath.Join(root, "testdata", "demo.yaml")
+}
+
+// runDemo runs the demo's program with --brokers brokers and returns what
+// it printed and the traces the gateway exported.
+func runDemo(t *testing.T, brokers string) (string, ptrace.Traces) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bin, config := demoSetup(t)
+	dir := t.TempDir()
+	var out strings.Builder
+	err := run(ctx, &out, options{binary: bin, config: config, dir: dir, timeout: 90 * time.Second, brokers: brokers})
+	require.NoError(t, err, "demo output:\n%s", out.String())
+	td, err := harness.ReadTraces(filepath.Join(dir, "traces.json"))
+	require.NoError(t, err)
+	return out.String(), td
 }

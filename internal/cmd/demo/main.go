@@ -1,8 +1,10 @@
 // Command demo is `make demo`: an in-process Kafka (kfake), FastStream-shaped
 // traffic, the real otelcol-msg binary tapping it, and the trace tree the
-// gateway exported, printed at the end.
+// gateway exported, printed at the end. With --brokers (`make demo-all`) it
+// also taps the RabbitMQ, NATS and Redis servers that answer on 127.0.0.1
+// and sends traffic through them.
 //
-//	go run ./internal/cmd/demo --binary cmd/otelcol-msg/otelcol-msg
+//	go run ./internal/cmd/demo --binary cmd/otelcol-msg/otelcol-msg [--brokers auto]
 package main
 
 import (
@@ -30,6 +32,8 @@ type options struct {
 	config  string
 	dir     string
 	timeout time.Duration
+	// brokers is --brokers: none, auto, or a list of local brokers.
+	brokers string
 }
 
 func main() {
@@ -38,6 +42,9 @@ func main() {
 	flag.StringVar(&opts.config, "config", "testdata/demo.yaml", "the gateway's collector config")
 	flag.StringVar(&opts.dir, "dir", "", "where the gateway's log and exported spans go (default: a new temporary directory, kept)")
 	flag.DurationVar(&opts.timeout, "timeout", 90*time.Second, "give up when the gateway has not exported every expected span by then")
+	flag.StringVar(&opts.brokers, "brokers", brokersNone, fmt.Sprintf(
+		"local brokers to tap besides Kafka: %s, %s (each of %s that answers on 127.0.0.1), or a comma-separated list; "+
+			"each adds demo-<name>.yaml from the config's directory", brokersNone, brokersAuto, strings.Join(brokerNames(), ", ")))
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,20 +72,37 @@ func run(ctx context.Context, out io.Writer, opts options) (err error) {
 	if _, err := os.Stat(binary); err != nil {
 		return fmt.Errorf("otelcol-msg binary: %w (run `make build` first)", err)
 	}
+	chosen, err := selectBrokers(opts.brokers, localBrokers(runID()))
+	if err != nil {
+		return err
+	}
 
-	fmt.Fprintln(out, "otelcol-msg demo: a FastStream-style application on Kafka, tapped by the otelcol-msg gateway")
+	on := "Kafka"
+	if len(chosen) > 0 {
+		on = "Kafka and the local brokers"
+	}
+	fmt.Fprintf(out, "otelcol-msg demo: a FastStream-style application on %s, tapped by the otelcol-msg gateway\n", on)
 	kafka, err := harness.StartKafka(demoTopics()...)
 	if err != nil {
 		return err
 	}
 	defer kafka.Close()
 	fmt.Fprintf(out, "▸ Kafka (in-process kfake) on %s, topics %s\n", strings.Join(kafka.Brokers(), ","), topicNames())
+	brokers := startLocalBrokers(ctx, out, chosen)
+	defer func() { // after the gateway stopped (deferred below): its taps use these objects
+		for _, b := range brokers {
+			b.close()
+		}
+	}()
+	configs, args, env := overlays(opts.config, brokers)
 
 	gw, err := harness.StartGateway(ctx, harness.GatewayConfig{
 		Binary:     binary,
 		ConfigPath: opts.config,
 		Brokers:    kafka.Brokers(),
 		Dir:        opts.dir,
+		Args:       args,
+		Env:        env,
 	})
 	if err != nil {
 		return err
@@ -88,8 +112,11 @@ func run(ctx context.Context, out io.Writer, opts options) (err error) {
 			err = stopErr
 		}
 	}()
-	fmt.Fprintf(out, "▸ otelcol-msg running (pid %d, config %s, OTLP gRPC on %s)\n", gw.Pid(), opts.config, gw.OTLPGRPCEndpoint)
+	fmt.Fprintf(out, "▸ otelcol-msg running (pid %d, config %s, OTLP gRPC on %s)\n", gw.Pid(), strings.Join(configs, " + "), gw.OTLPGRPCEndpoint)
 	fmt.Fprintf(out, "    its log: %s\n", gw.LogPath())
+	if err := waitTaps(ctx, out, brokers); err != nil {
+		return fmt.Errorf("%w; gateway log: %s", err, gw.LogPath())
+	}
 
 	fmt.Fprintln(out, "▸ traffic")
 	app := newApp(kafka, "faststream-demo")
@@ -97,6 +124,12 @@ func run(ctx context.Context, out io.Writer, opts options) (err error) {
 	if err != nil {
 		return err
 	}
+	for _, b := range brokers {
+		if err := b.traffic(ctx, out, app, &exp); err != nil {
+			return err
+		}
+	}
+	exp.appSpans = app.traces().SpanCount()
 	if err := exportOTLP(ctx, gw.OTLPGRPCEndpoint, app.traces()); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -205,21 +206,37 @@ func duration(s ptrace.Span) string {
 	}
 }
 
-// summary is the one line closing the demo.
+// summary is the one line closing the demo; with more than one broker it
+// also counts the gateway's spans by messaging.system.
 func summary(td ptrace.Traces) string {
 	c := count(td)
 	traces := map[pcommon.TraceID]struct{}{}
 	batchSpans := 0
+	bySystem := map[string]int{}
 	for _, r := range harness.Spans(td) {
 		traces[r.Span.TraceID()] = struct{}{}
-		if !isApp(r) && r.Span.Kind() == ptrace.SpanKindClient && r.Span.Links().Len() > 0 {
+		if isApp(r) {
+			continue
+		}
+		if r.Span.Kind() == ptrace.SpanKindClient && r.Span.Links().Len() > 0 {
 			batchSpans++
 		}
+		if v, ok := r.Span.Attributes().Get("messaging.system"); ok {
+			bySystem[v.AsString()]++
+		}
 	}
-	return fmt.Sprintf("%d traces, %d spans: %d from the app over OTLP, %d from the gateway "+
+	line := fmt.Sprintf("%d traces, %d spans: %d from the app over OTLP, %d from the gateway "+
 		"(%d rebuilt send, %d receive per message, %d batch receive linking %d messages)",
 		len(traces), td.SpanCount(), c.appSpans, td.SpanCount()-c.appSpans,
 		sum(c.rebuilt), sum(c.perMessage), batchSpans, sum(c.perBatch))
+	if len(bySystem) > 1 {
+		var parts []string
+		for _, system := range slices.Sorted(maps.Keys(bySystem)) {
+			parts = append(parts, fmt.Sprintf("%s %d", system, bySystem[system]))
+		}
+		line += "; gateway spans by broker: " + strings.Join(parts, ", ")
+	}
+	return line
 }
 
 func plural(n int, noun string) string {

@@ -68,8 +68,7 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 	c := h.newClaim(claim)
 	records := claim.Messages()
 	maxBatch := h.src.cfg.MaxBatchSize
-	batch := make([]message.Message, 0, min(maxBatch, 256))
-	attrs := make([]attribute.KeyValue, 0, cap(batch)*attrsPerRecord)
+	b := newBatch(min(maxBatch, 256))
 	for {
 		var rec *sarama.ConsumerMessage
 		select {
@@ -84,23 +83,23 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 		// Draining is non-blocking, so one clock reading is when the gateway
 		// saw every record of the batch.
 		now := time.Now()
-		batch, attrs = batch[:0], attrs[:0]
+		b.reset()
 		last := rec
-		batch, attrs = c.appendMessage(ctx, batch, attrs, rec, now)
+		c.add(ctx, b, rec, now)
 	drain:
-		for len(batch) < maxBatch {
+		for b.len() < maxBatch {
 			select {
 			case r, ok := <-records:
 				if !ok {
 					break drain
 				}
 				last = r
-				batch, attrs = c.appendMessage(ctx, batch, attrs, r, now)
+				c.add(ctx, b, r, now)
 			default:
 				break drain
 			}
 		}
-		if err := h.src.set.Deliver(ctx, batch); err != nil {
+		if err := h.src.set.Deliver(ctx, b.seal()); err != nil {
 			return nil
 		}
 		sess.MarkOffset(c.topic, c.partition, last.Offset+1, "")
@@ -108,7 +107,8 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 	}
 }
 
-// claim holds what is the same for every record of one partition.
+// claim holds what is the same for every record of one partition: the
+// messages of a batch share these strings instead of copying them.
 type claim struct {
 	h         *handler
 	topic     string
@@ -133,9 +133,51 @@ func (h *handler) newClaim(cl sarama.ConsumerGroupClaim) *claim {
 	return c
 }
 
-// appendMessage converts a record. attrs is the backing store of the
-// messages' Attributes, so a batch costs one allocation, not one per record.
-func (c *claim) appendMessage(ctx context.Context, batch []message.Message, attrs []attribute.KeyValue, r *sarama.ConsumerMessage, observed time.Time) ([]message.Message, []attribute.KeyValue) {
+// batch is the messages of one Deliver call. Its buffers are reused from
+// one call to the next, and the per-record values that only live while the
+// spans are built (identity, traceparent) are written into one byte buffer
+// and turned into a single string by seal: a batch of records costs a few
+// allocations, not several per record.
+type batch struct {
+	msgs  []message.Message
+	attrs []attribute.KeyValue // backing store of the messages' Attributes
+	text  []byte
+	refs  []textRef // per message, where its strings are in text
+}
+
+// textRef locates a message's identity and traceparent in batch.text.
+type textRef struct{ id, tp [2]int }
+
+func newBatch(n int) *batch {
+	return &batch{
+		msgs:  make([]message.Message, 0, n),
+		attrs: make([]attribute.KeyValue, 0, n*attrsPerRecord),
+		refs:  make([]textRef, 0, n),
+	}
+}
+
+func (b *batch) reset() {
+	b.msgs, b.attrs, b.text, b.refs = b.msgs[:0], b.attrs[:0], b.text[:0], b.refs[:0]
+}
+
+func (b *batch) len() int { return len(b.msgs) }
+
+// seal sets the messages' Identity and TraceParent and returns them. The
+// strings share one allocation; spans never keep them (they are hashed and
+// parsed), so the batch's text is garbage once Deliver returned.
+func (b *batch) seal() []message.Message {
+	text := string(b.text)
+	for i := range b.msgs {
+		r := &b.refs[i]
+		b.msgs[i].Identity = text[r.id[0]:r.id[1]]
+		b.msgs[i].TraceParent = text[r.tp[0]:r.tp[1]]
+	}
+	return b.msgs
+}
+
+// add converts a record and appends it to b; Identity and TraceParent are
+// set by b.seal.
+func (c *claim) add(ctx context.Context, b *batch, r *sarama.ConsumerMessage, observed time.Time) {
 	ts := r.Timestamp
 	if ts.IsZero() || ts.Unix() <= 0 {
 		// Every record since Kafka 0.10 has a timestamp; -1 means the
@@ -143,46 +185,64 @@ func (c *claim) appendMessage(ctx context.Context, batch []message.Message, attr
 		c.h.src.set.Telemetry.Fault(ctx, System, faultTimestamp)
 		ts = time.Time{}
 	}
-	m := message.Message{
+	// Built in place: a Message is a few hundred bytes.
+	b.msgs = append(b.msgs, message.Message{
 		System:        System,
 		Destination:   c.topic,
 		Partition:     c.partStr,
-		Identity:      c.idPrefix + strconv.FormatInt(r.Offset, 10),
 		Timestamp:     ts,
 		Observed:      observed,
 		BodySize:      len(r.Value),
 		ConsumerGroup: c.h.src.cfg.GroupID,
 		ServerAddress: c.address,
 		ServerPort:    c.port,
-	}
+	})
+	m := &b.msgs[len(b.msgs)-1]
+	var ref textRef
+	ref.id[0] = len(b.text)
+	b.text = strconv.AppendInt(append(b.text, c.idPrefix...), r.Offset, 10)
+	ref.id[1] = len(b.text)
+	var traceParent []byte
 	for _, hd := range r.Headers {
 		if hd == nil {
 			continue
 		}
-		switch k := string(hd.Key); {
-		case strings.EqualFold(k, headerTraceParent):
-			m.TraceParent = string(hd.Value)
-		case strings.EqualFold(k, headerTraceState):
+		// One pass, no string per key: only a key of a known header's
+		// length is compared, case-insensitively. A repeated header: the
+		// last one counts, as in the OTel Kafka propagation getters.
+		switch k := hd.Key; {
+		case isHeader(k, headerTraceParent):
+			traceParent = hd.Value
+		case isHeader(k, headerTraceState):
 			m.TraceState = string(hd.Value)
-		case strings.EqualFold(k, headerBaggage):
+		case isHeader(k, headerBaggage):
 			m.Baggage = string(hd.Value)
-		case strings.EqualFold(k, headerMessageID):
+		case isHeader(k, headerMessageID):
 			m.ID = string(hd.Value)
-		case strings.EqualFold(k, headerCorrelationID):
+		case isHeader(k, headerCorrelationID):
 			m.ConversationID = string(hd.Value)
 		}
 	}
-	start := len(attrs)
-	attrs = append(attrs, semconv.MessagingKafkaOffset(int(r.Offset)))
+	ref.tp[0] = len(b.text)
+	b.text = append(b.text, traceParent...)
+	ref.tp[1] = len(b.text)
+
+	start := len(b.attrs)
+	b.attrs = append(b.attrs, semconv.MessagingKafkaOffset(int(r.Offset)))
 	if c.h.src.cfg.IncludeMessageKey && r.Key != nil && utf8.Valid(r.Key) {
 		// semconv: a key without a canonical string form is not recorded.
-		attrs = append(attrs, semconv.MessagingKafkaMessageKey(string(r.Key)))
+		b.attrs = append(b.attrs, semconv.MessagingKafkaMessageKey(string(r.Key)))
 	}
 	if r.Value == nil {
-		attrs = append(attrs, semconv.MessagingKafkaMessageTombstone(true))
+		b.attrs = append(b.attrs, semconv.MessagingKafkaMessageTombstone(true))
 	}
-	m.Attributes = attrs[start:len(attrs):len(attrs)]
-	return append(batch, m), attrs
+	m.Attributes = b.attrs[start:len(b.attrs):len(b.attrs)]
+	b.refs = append(b.refs, ref)
+}
+
+// isHeader reports whether key names the header name, ignoring case.
+func isHeader(key []byte, name string) bool {
+	return len(key) == len(name) && strings.EqualFold(string(key), name)
 }
 
 func (c *claim) recordLag(ctx context.Context, lag int64) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -71,6 +73,22 @@ func newSaramaConfig(ctx context.Context, cfg *Config) (*sarama.Config, error) {
 		return nil, fmt.Errorf("kafka client configuration: %w", err)
 	}
 	return sc, nil
+}
+
+// explainConnectError names SASL as the likely cause when a connection with
+// SASL enabled fails the way a refused login does. Kafka answers a wrong
+// password with SASL_AUTHENTICATION_FAILED under handshake v1, but simply
+// closes the connection under v0 (kfake always does), which sarama reports
+// as a bare EOF that reads like a network fault.
+func explainConnectError(sc *sarama.Config, err error) error {
+	if err == nil || !sc.Net.SASL.Enable {
+		return err
+	}
+	if errors.Is(err, sarama.ErrSASLAuthenticationFailed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("SASL %s authentication as %q refused or cut off (check auth::sasl, and tls for a TLS listener): %w",
+			sc.Net.SASL.Mechanism, sc.Net.SASL.User, err)
+	}
+	return err
 }
 
 // scramClient adapts github.com/xdg-go/scram to sarama.SCRAMClient.

@@ -146,10 +146,12 @@ func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config
 // consume runs group sessions (sarama ends one at every rebalance) until the
 // set of matching topics changes or ctx ends.
 func (s *Source) consume(ctx context.Context, client sarama.Client, group sarama.ConsumerGroup, h *handler, topics []string) error {
-	sessCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// wg.Wait is deferred first so that it runs after cancel: the refresher
+	// below ends only with sessCtx, also when Consume fails.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	sessCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	wg.Go(func() {
 		t := time.NewTicker(s.cfg.TopicRefreshInterval)
 		defer t.Stop()

@@ -63,13 +63,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.MsgtraceReceiverFaults, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_faults",
-		metric.WithDescription("Faults in messages' wire data (kind traceparent, tracestate, baggage, timestamp, header, envelope, ...), by messaging.system and kind. The message still yields spans. [Development]"),
+		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope (Redis). The message still yields spans. [Development]"),
 		metric.WithUnit("{fault}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.MsgtraceReceiverLag, err = builder.meter.Int64Gauge(
 		"otelcol_msgtrace_receiver_lag",
-		metric.WithDescription("Messages the tap is behind on a destination (Kafka partition, stream), by messaging.system, messaging.destination.name and messaging.destination.partition.id where known. [Development]"),
+		metric.WithDescription("Messages the tap is behind on a destination (Kafka partition, NATS JetStream stream), by messaging.system, messaging.destination.name and messaging.destination.partition.id where known. [Development]"),
 		metric.WithUnit("{message}"),
 	)
 	errs = errors.Join(errs, err)

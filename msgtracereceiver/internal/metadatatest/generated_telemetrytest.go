@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 func AssertEqualMsgtraceReceiverFaults(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_faults",
-		Description: "Faults in messages' wire data (kind traceparent, tracestate, baggage, timestamp, header, envelope, ...), by messaging.system and kind. The message still yields spans. [Development]",
+		Description: "Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope (Redis). The message still yields spans. [Development]",
 		Unit:        "{fault}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -40,7 +40,7 @@ func AssertEqualMsgtraceReceiverFaults(t *testing.T, tt *componenttest.Telemetry
 func AssertEqualMsgtraceReceiverLag(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_lag",
-		Description: "Messages the tap is behind on a destination (Kafka partition, stream), by messaging.system, messaging.destination.name and messaging.destination.partition.id where known. [Development]",
+		Description: "Messages the tap is behind on a destination (Kafka partition, NATS JetStream stream), by messaging.system, messaging.destination.name and messaging.destination.partition.id where known. [Development]",
 		Unit:        "{message}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -72,8 +73,5 @@ func TestJetStreamIdentityIgnoresTheTap(t *testing.T) {
 }
 
 func TestGroupByDestination(t *testing.T) {
-	msgs := []message.Message{{Destination: "a", ID: "1"}, {Destination: "b", ID: "2"}, {Destination: "a", ID: "3"}}
-	groups := groupByDestination(msgs)
-	assert.Equal(t, [][]message.Message{{msgs[0], msgs[2]}, {msgs[1]}}, groups)
-	assert.Nil(t, groupByDestination(nil))
+	sourcetest.CheckGroupByDestination(t, groupByDestination)
 }

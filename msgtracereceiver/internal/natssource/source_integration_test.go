@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const (
@@ -50,9 +51,9 @@ func ids(msgs []*nats.Msg) []string {
 }
 
 // checkScenario checks what the tap made of scenario's messages.
-func checkScenario(t *testing.T, rec *recorder, subject string) {
+func checkScenario(t *testing.T, rec *sourcetest.Recorder, subject string) {
 	t.Helper()
-	got := rec.byID()
+	got := rec.ByID()
 	one := func(id string) message.Message {
 		require.Len(t, got[id], 1, "message %s seen once", id)
 		return got[id][0]
@@ -83,27 +84,27 @@ func checkScenario(t *testing.T, rec *recorder, subject string) {
 func TestCoreSubjects(t *testing.T) {
 	requireServer(t)
 	nc := producer(t)
-	root := unique("orders")
+	root := sourcetest.Unique("orders")
 	cfg := NewDefaultConfig()
 	cfg.Subjects = []string{root + ".>"}
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
 	subject := root + ".eu.created"
-	waitTapping(t, rec, "probe", func(id string) {
+	rec.WaitTapping(t, "probe", func(id string) {
 		require.NoError(t, nc.PublishMsg(&nats.Msg{Subject: subject, Header: nats.Header{"message_id": {id}}}))
 	})
 	msgs := scenario(subject)
 	for _, m := range msgs {
 		require.NoError(t, nc.PublishMsg(m))
 	}
-	rec.waitIDs(t, ids(msgs)...)
+	rec.WaitIDs(t, ids(msgs)...)
 	checkScenario(t, rec, subject)
-	m := rec.byID()["with-context"][0]
+	m := rec.ByID()["with-context"][0]
 	assert.True(t, m.Timestamp.IsZero(), "core NATS carries no timestamp")
 	assert.True(t, strings.HasPrefix(m.Identity, "nats/core/"+root+".eu.created/id/with-context"), m.Identity)
-	assert.Empty(t, rec.faults)
+	assert.Empty(t, rec.Faults())
 }
 
 func TestJetStreamLeavesTheApplicationAlone(t *testing.T) {
@@ -112,7 +113,7 @@ func TestJetStreamLeavesTheApplicationAlone(t *testing.T) {
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx := context.Background()
-	name := strings.ToUpper(unique("ORDERS"))
+	name := strings.ToUpper(sourcetest.Unique("ORDERS"))
 	subject := strings.ToLower(name) + ".created"
 	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{strings.ToLower(name) + ".>"}, Storage: jetstream.MemoryStorage})
 	require.NoError(t, err)
@@ -128,20 +129,20 @@ func TestJetStreamLeavesTheApplicationAlone(t *testing.T) {
 
 	cfg := NewDefaultConfig()
 	cfg.JetStream.Streams = []StreamConfig{{Name: name, DeliverPolicy: DeliverAll}}
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
-	rec.waitIDs(t, "early")
+	rec.WaitIDs(t, "early")
 	msgs := scenario(subject)
 	for _, m := range msgs {
 		_, err := js.PublishMsg(ctx, m)
 		require.NoError(t, err)
 	}
-	rec.waitIDs(t, ids(msgs)...)
+	rec.WaitIDs(t, ids(msgs)...)
 	checkScenario(t, rec, subject)
 
-	m := rec.byID()["early"][0]
+	m := rec.ByID()["early"][0]
 	assert.Equal(t, "nats/js//"+name+"/1", m.Identity, "identity is stream and sequence")
 	assert.False(t, m.Timestamp.IsZero(), "JetStream stores a timestamp")
 	assert.WithinDuration(t, time.Now(), m.Timestamp, time.Hour)
@@ -174,22 +175,22 @@ func TestRecoversFromACutConnection(t *testing.T) {
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx := context.Background()
-	name := strings.ToUpper(unique("EVENTS"))
+	name := strings.ToUpper(sourcetest.Unique("EVENTS"))
 	jsSubject := strings.ToLower(name) + ".x"
 	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{strings.ToLower(name) + ".>"}, Storage: jetstream.MemoryStorage})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = js.DeleteStream(context.Background(), name) })
-	coreSubject := unique("core") + ".y"
+	coreSubject := sourcetest.Unique("core") + ".y"
 
 	p := startProxy(t, "127.0.0.1:0")
 	cfg := NewDefaultConfig()
-	cfg.Servers = []string{p.url()}
+	cfg.Servers = []string{"nats://" + p.Addr()}
 	cfg.Subjects = []string{coreSubject}
 	cfg.JetStream.Streams = []StreamConfig{{Name: name}}
 	cfg.Reconnect.InitialInterval = 50 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
 	publishCore := func(id string) {
 		require.NoError(t, nc.PublishMsg(&nats.Msg{Subject: coreSubject, Header: nats.Header{"message_id": {id}}}))
@@ -198,10 +199,10 @@ func TestRecoversFromACutConnection(t *testing.T) {
 		_, err := js.PublishMsg(ctx, &nats.Msg{Subject: jsSubject, Header: nats.Header{"message_id": {id}}})
 		require.NoError(t, err)
 	}
-	waitTapping(t, rec, "core-before", publishCore)
-	waitTapping(t, rec, "js-before", publishJS)
+	rec.WaitTapping(t, "core-before", publishCore)
+	rec.WaitTapping(t, "js-before", publishJS)
 
-	p.cut()
+	p.Cut()
 	// Stored while the tap is cut off: the ordered consumer resumes after
 	// the last sequence it delivered, so none is lost.
 	var during []string
@@ -210,22 +211,22 @@ func TestRecoversFromACutConnection(t *testing.T) {
 		publishJS(id)
 		during = append(during, id)
 	}
-	rec.waitIDs(t, during...)
-	ever, _ := rec.status.reported(componentstatus.StatusRecoverableError)
+	rec.WaitIDs(t, during...)
+	ever, _ := rec.Status.Reported(componentstatus.StatusRecoverableError)
 	assert.True(t, ever, "the cut connection is reported")
 	// Core NATS keeps nothing for an absent subscriber: probe until the
 	// subscription is back, then everything must arrive.
-	waitTapping(t, rec, "core-after", publishCore)
+	rec.WaitTapping(t, "core-after", publishCore)
 	msgs := scenario(coreSubject)
 	for _, m := range msgs {
 		require.NoError(t, nc.PublishMsg(m))
 	}
-	rec.waitIDs(t, ids(msgs)...)
+	rec.WaitIDs(t, ids(msgs)...)
 	checkScenario(t, rec, coreSubject)
 
 	// No JetStream message was seen twice across the reset.
 	seen := map[string]int{}
-	for _, m := range rec.messages() {
+	for _, m := range rec.Messages() {
 		if strings.HasPrefix(m.Identity, "nats/js/") {
 			seen[m.Identity]++
 		}
@@ -240,42 +241,42 @@ func TestStartsBeforeTheServer(t *testing.T) {
 	nc := producer(t)
 	// Reserve a port with nothing behind it yet.
 	p := startProxy(t, "127.0.0.1:0")
-	addr := p.l.Addr().String()
-	p.close()
+	addr := p.Addr()
+	p.Close()
 
 	cfg := NewDefaultConfig()
 	cfg.Servers = []string{"nats://" + addr}
-	subject := unique("late") + ".z"
+	subject := sourcetest.Unique("late") + ".z"
 	cfg.Subjects = []string{subject}
 	cfg.Reconnect.InitialInterval = 50 * time.Millisecond
 	cfg.Reconnect.MaxInterval = 200 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
 	require.Eventually(t, func() bool {
-		_, last := rec.status.reported(componentstatus.StatusRecoverableError)
+		_, last := rec.Status.Reported(componentstatus.StatusRecoverableError)
 		return last
-	}, waitLimit, 10*time.Millisecond, "a server that is down is reported, not fatal")
+	}, sourcetest.WaitLimit, 10*time.Millisecond, "a server that is down is reported, not fatal")
 	// The server "comes up": a proxy to it on the configured address.
 	startProxy(t, addr)
-	waitTapping(t, rec, "late", func(id string) {
+	rec.WaitTapping(t, "late", func(id string) {
 		require.NoError(t, nc.PublishMsg(&nats.Msg{Subject: subject, Header: nats.Header{"message_id": {id}}}))
 	})
-	_, last := rec.status.reported(componentstatus.StatusOK)
+	_, last := rec.Status.Reported(componentstatus.StatusOK)
 	assert.True(t, last, "connected")
 }
 
 func TestShutdownWithServerDown(t *testing.T) {
 	p := startProxy(t, "127.0.0.1:0")
-	addr := p.l.Addr().String()
-	p.close()
+	addr := p.Addr()
+	p.Close()
 	cfg := NewDefaultConfig()
 	cfg.Servers = []string{"nats://" + addr}
 	cfg.Subjects = []string{"a.>"}
 	cfg.JetStream.Streams = []StreamConfig{{Name: "NOPE"}}
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src := startSource(t, cfg, rec)
-	shutdown(t, src)
-	assert.Empty(t, rec.messages())
+	sourcetest.Shutdown(t, src)
+	assert.Empty(t, rec.Messages())
 }

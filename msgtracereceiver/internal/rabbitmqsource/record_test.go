@@ -11,6 +11,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -158,10 +159,5 @@ func TestAMQPTimestamp(t *testing.T) {
 }
 
 func TestGroupByDestination(t *testing.T) {
-	msgs := []message.Message{{Destination: "a", ID: "1"}, {Destination: "b", ID: "2"}, {Destination: "a", ID: "3"}}
-	groups := groupByDestination(msgs)
-	require.Len(t, groups, 2)
-	assert.Equal(t, []message.Message{msgs[0], msgs[2]}, groups[0])
-	assert.Equal(t, []message.Message{msgs[1]}, groups[1])
-	assert.Nil(t, groupByDestination(nil))
+	sourcetest.CheckGroupByDestination(t, groupByDestination)
 }

@@ -2,8 +2,6 @@ package rabbitmqsource
 
 import (
 	"fmt"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const (
@@ -46,9 +45,9 @@ func publishScenario(t *testing.T, p *producer, x, rk string) []string {
 }
 
 // checkScenario checks what the tap made of publishScenario's messages.
-func checkScenario(t *testing.T, rec *recorder, destination, rk string) {
+func checkScenario(t *testing.T, rec *sourcetest.Recorder, destination, rk string) {
 	t.Helper()
-	got := rec.byID()
+	got := rec.ByID()
 	one := func(id string) message.Message {
 		require.Len(t, got[id], 1, "message %s seen once", id)
 		return got[id][0]
@@ -90,30 +89,30 @@ func checkScenario(t *testing.T, rec *recorder, destination, rk string) {
 
 func TestFirehosePublish(t *testing.T) {
 	requireBroker(t)
-	enableFirehose(t)
+	sourcetest.EnableFirehose(t)
 	p := newProducer(t)
-	x := unique("orders")
+	x := sourcetest.Unique("orders")
 	require.NoError(t, p.ch.ExchangeDeclare(x, "topic", false, true, false, false, nil))
 	t.Cleanup(func() { _ = p.ch.ExchangeDelete(x, false, false) })
 
 	cfg := NewDefaultConfig()
 	cfg.Firehose.Exchanges = []string{x} // other tests' traffic stays out
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, _ := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
-	waitTapping(t, rec, "probe", func(id string) { p.publish(t, x, "eu.created", amqp.Publishing{MessageId: id}) })
+	rec.WaitTapping(t, "probe", func(id string) { p.publish(t, x, "eu.created", amqp.Publishing{MessageId: id}) })
 	ids := publishScenario(t, p, x, "eu.created")
-	rec.waitIDs(t, ids...)
+	rec.WaitIDs(t, ids...)
 	checkScenario(t, rec, x+":eu.created", "eu.created")
-	assert.Empty(t, rec.faults)
+	assert.Empty(t, rec.Faults())
 }
 
 func TestFirehoseDeliverLeavesTheApplicationAlone(t *testing.T) {
 	requireBroker(t)
-	enableFirehose(t)
+	sourcetest.EnableFirehose(t)
 	p := newProducer(t)
-	q := unique("billing")
+	q := sourcetest.Unique("billing")
 	_, err := p.ch.QueueDeclare(q, false, true, false, false, nil)
 	require.NoError(t, err)
 	app, err := p.ch.Consume(q, "", true, false, false, false, nil)
@@ -123,12 +122,12 @@ func TestFirehoseDeliverLeavesTheApplicationAlone(t *testing.T) {
 	cfg.Firehose.Events = []string{EventPublish, EventDeliver}
 	cfg.Firehose.Exchanges = []string{defaultExchange}
 	cfg.Firehose.Queues = []string{q}
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, _ := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
 	// Probes go through the default exchange to the application's queue.
-	waitTapping(t, rec, "probe", func(id string) { p.publish(t, "", q, amqp.Publishing{MessageId: id}) })
+	rec.WaitTapping(t, "probe", func(id string) { p.publish(t, "", q, amqp.Publishing{MessageId: id}) })
 	p.publish(t, "", q, amqp.Publishing{MessageId: "d-1", Headers: amqp.Table{"traceparent": traceparentA}, Body: []byte("x")})
 
 	var appGot []string
@@ -141,11 +140,11 @@ func TestFirehoseDeliverLeavesTheApplicationAlone(t *testing.T) {
 				return len(appGot) > 0 && appGot[len(appGot)-1] == "d-1"
 			}
 		}
-	}, waitLimit, 50*time.Millisecond, "the application's consumer still gets its messages")
+	}, sourcetest.WaitLimit, 50*time.Millisecond, "the application's consumer still gets its messages")
 
-	require.Eventually(t, func() bool { return len(rec.byID()["d-1"]) == 2 }, waitLimit, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return len(rec.ByID()["d-1"]) == 2 }, sourcetest.WaitLimit, 50*time.Millisecond,
 		"one publish and one deliver observation")
-	seen := rec.byID()["d-1"]
+	seen := rec.ByID()["d-1"]
 	assert.Equal(t, q, seen[0].Destination, "default exchange: the routing key (the queue) names it")
 	assert.Equal(t, q, seen[1].Destination, "the queue equals the routing key, so it is written once")
 	assert.NotEqual(t, seen[0].Identity, seen[1].Identity, "publish and delivery are distinct observations")
@@ -155,10 +154,10 @@ func TestFirehoseDeliverLeavesTheApplicationAlone(t *testing.T) {
 func TestQueueModeSurvivesAKilledConnection(t *testing.T) {
 	requireBroker(t)
 	p := newProducer(t)
-	x := unique("events")
+	x := sourcetest.Unique("events")
 	require.NoError(t, p.ch.ExchangeDeclare(x, "topic", false, true, false, false, nil))
 	t.Cleanup(func() { _ = p.ch.ExchangeDelete(x, false, false) })
-	tapQueue := unique("msgtrace-tap")
+	tapQueue := sourcetest.Unique("msgtrace-tap")
 	t.Cleanup(func() { _, _ = p.ch.QueueDelete(tapQueue, false, false, false) })
 
 	cfg := NewDefaultConfig()
@@ -167,16 +166,16 @@ func TestQueueModeSurvivesAKilledConnection(t *testing.T) {
 	cfg.Queue.Name = tapQueue // named: it keeps what is routed while the tap reconnects
 	cfg.Queue.Expires = time.Minute
 	cfg.Reconnect.InitialInterval = 100 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, connName := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
-	waitTapping(t, rec, "probe", func(id string) { p.publish(t, x, "a.b", amqp.Publishing{MessageId: id}) })
+	rec.WaitTapping(t, "probe", func(id string) { p.publish(t, x, "a.b", amqp.Publishing{MessageId: id}) })
 	ids := publishScenario(t, p, x, "a.b")
-	rec.waitIDs(t, ids...)
+	rec.WaitIDs(t, ids...)
 	checkScenario(t, rec, x+":a.b", "a.b")
 
-	closeConnection(t, connName)
+	sourcetest.CloseRabbitMQConnections(t, connName)
 	// Published while the tap may be down: the named queue holds them.
 	var during []string
 	for i := range 20 {
@@ -184,50 +183,50 @@ func TestQueueModeSurvivesAKilledConnection(t *testing.T) {
 		p.publish(t, x, "a.b", amqp.Publishing{MessageId: id})
 		during = append(during, id)
 	}
-	rec.waitIDs(t, during...)
-	ever, _ := rec.status.reported(componentstatus.StatusRecoverableError)
+	rec.WaitIDs(t, during...)
+	ever, _ := rec.Status.Reported(componentstatus.StatusRecoverableError)
 	assert.True(t, ever, "the lost connection is reported")
-	_, last := rec.status.reported(componentstatus.StatusOK)
+	_, last := rec.Status.Reported(componentstatus.StatusOK)
 	assert.True(t, last, "and the recovery too")
 	for i := range 20 {
 		id := fmt.Sprintf("after-%02d", i)
 		p.publish(t, x, "a.b", amqp.Publishing{MessageId: id})
-		rec.waitIDs(t, id)
+		rec.WaitIDs(t, id)
 	}
 }
 
 func TestFirehoseRecoversFromAKilledConnection(t *testing.T) {
 	requireBroker(t)
-	enableFirehose(t)
+	sourcetest.EnableFirehose(t)
 	p := newProducer(t)
-	x := unique("payments")
+	x := sourcetest.Unique("payments")
 	require.NoError(t, p.ch.ExchangeDeclare(x, "fanout", false, true, false, false, nil))
 	t.Cleanup(func() { _ = p.ch.ExchangeDelete(x, false, false) })
 
 	cfg := NewDefaultConfig()
 	cfg.Firehose.Exchanges = []string{x}
 	cfg.Reconnect.InitialInterval = 100 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, connName := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
-	waitTapping(t, rec, "before", func(id string) { p.publish(t, x, "", amqp.Publishing{MessageId: id}) })
-	closeConnection(t, connName)
+	rec.WaitTapping(t, "before", func(id string) { p.publish(t, x, "", amqp.Publishing{MessageId: id}) })
+	sourcetest.CloseRabbitMQConnections(t, connName)
 	// The exclusive queue died with the connection: what is published
 	// before the tap is back is not seen, so probe until it is.
-	waitTapping(t, rec, "after", func(id string) { p.publish(t, x, "", amqp.Publishing{MessageId: id}) })
+	rec.WaitTapping(t, "after", func(id string) { p.publish(t, x, "", amqp.Publishing{MessageId: id}) })
 	ids := publishScenario(t, p, x, "")
-	rec.waitIDs(t, ids...)
+	rec.WaitIDs(t, ids...)
 	checkScenario(t, rec, x, "")
 }
 
 func TestNothingIsAcknowledgedUntilDelivered(t *testing.T) {
 	requireBroker(t)
 	p := newProducer(t)
-	x := unique("audit")
+	x := sourcetest.Unique("audit")
 	require.NoError(t, p.ch.ExchangeDeclare(x, "fanout", false, true, false, false, nil))
 	t.Cleanup(func() { _ = p.ch.ExchangeDelete(x, false, false) })
-	tapQueue := unique("msgtrace-tap")
+	tapQueue := sourcetest.Unique("msgtrace-tap")
 	t.Cleanup(func() { _, _ = p.ch.QueueDelete(tapQueue, false, false, false) })
 
 	cfg := NewDefaultConfig()
@@ -238,24 +237,24 @@ func TestNothingIsAcknowledgedUntilDelivered(t *testing.T) {
 
 	// First tap: its pipeline never accepts. Wait until the queue exists
 	// and has handed it the message, then stop it.
-	stuck := &recorder{block: true}
+	stuck := &sourcetest.Recorder{Block: true}
 	src, _ := startSource(t, cfg, stuck)
 	require.Eventually(t, func() bool {
 		q, err := declarePassive(p, tapQueue)
 		return err == nil && q.Consumers == 1
-	}, waitLimit, 50*time.Millisecond)
+	}, sourcetest.WaitLimit, 50*time.Millisecond)
 	p.publish(t, x, "", amqp.Publishing{MessageId: "kept"})
 	require.Eventually(t, func() bool {
 		q, err := declarePassive(p, tapQueue)
 		return err == nil && q.Messages == 0 // delivered to the tap, not yet acknowledged
-	}, waitLimit, 50*time.Millisecond)
-	shutdown(t, src)
+	}, sourcetest.WaitLimit, 50*time.Millisecond)
+	sourcetest.Shutdown(t, src)
 
 	// Second tap on the same queue: the message comes back.
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src2, _ := startSource(t, cfg, rec)
-	defer shutdown(t, src2)
-	rec.waitIDs(t, "kept")
+	defer sourcetest.Shutdown(t, src2)
+	rec.WaitIDs(t, "kept")
 }
 
 // declarePassive inspects a queue on a channel of its own (a failed passive
@@ -273,35 +272,16 @@ func TestStartWithBrokerDown(t *testing.T) {
 	// Something that accepts and hangs up at once, like a broker that is
 	// still starting: Start must return at once, the source must keep
 	// retrying, and Shutdown must end the retries.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var attempts atomic.Int32
-	accepted := make(chan struct{})
-	go func() {
-		defer close(accepted)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			attempts.Add(1)
-			c.Close()
-		}
-	}()
-	defer func() {
-		l.Close()
-		<-accepted
-	}()
-
+	broker := sourcetest.StartHangUp(t)
 	cfg := NewDefaultConfig()
-	cfg.Endpoint = "amqp://" + l.Addr().String()
+	cfg.Endpoint = "amqp://" + broker.Addr()
 	cfg.Reconnect.InitialInterval = 10 * time.Millisecond
 	cfg.Reconnect.MaxInterval = 20 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, _ := startSource(t, cfg, rec)
-	require.Eventually(t, func() bool { return attempts.Load() >= 3 }, waitLimit, 10*time.Millisecond, "the source retries")
-	_, last := rec.status.reported(componentstatus.StatusRecoverableError)
+	require.Eventually(t, func() bool { return broker.Attempts() >= 3 }, sourcetest.WaitLimit, 10*time.Millisecond, "the source retries")
+	_, last := rec.Status.Reported(componentstatus.StatusRecoverableError)
 	assert.True(t, last, "a broker that is down is reported, not fatal")
-	shutdown(t, src)
-	assert.Empty(t, rec.messages())
+	sourcetest.Shutdown(t, src)
+	assert.Empty(t, rec.Messages())
 }

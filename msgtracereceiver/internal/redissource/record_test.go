@@ -12,6 +12,7 @@ import (
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/fsenvelope"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -120,9 +121,7 @@ func TestFieldHeadersIgnoreNonStrings(t *testing.T) {
 }
 
 func TestGroupByDestination(t *testing.T) {
-	msgs := []message.Message{{Destination: "a", ID: "1"}, {Destination: "b", ID: "2"}, {Destination: "a", ID: "3"}}
-	assert.Equal(t, [][]message.Message{{msgs[0], msgs[2]}, {msgs[1]}}, groupByDestination(msgs))
-	assert.Nil(t, groupByDestination(nil))
+	sourcetest.CheckGroupByDestination(t, groupByDestination)
 }
 
 func kinds(fs []fault) []string {

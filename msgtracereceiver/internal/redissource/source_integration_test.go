@@ -3,9 +3,7 @@ package redissource
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/fsenvelope"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const (
@@ -66,9 +65,9 @@ func ids(ps []payload) []string {
 }
 
 // checkScenario checks what the tap made of scenario's messages.
-func checkScenario(t *testing.T, rec *recorder, destination string) {
+func checkScenario(t *testing.T, rec *sourcetest.Recorder, destination string) {
 	t.Helper()
-	got := rec.byID()
+	got := rec.ByID()
 	one := func(id string) message.Message {
 		require.Len(t, got[id], 1, "message %s seen once", id)
 		return got[id][0]
@@ -102,44 +101,44 @@ func TestPubSubChannelsAndPatterns(t *testing.T) {
 	requireServer(t)
 	c := producer(t)
 	ctx := context.Background()
-	root := unique("orders")
+	root := sourcetest.Unique("orders")
 	cfg := NewDefaultConfig()
 	cfg.Channels = []string{root + ":direct"}
 	cfg.Patterns = []string{root + ":eu:*"}
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, _ := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
-	waitTapping(t, rec, "probe", func(id string) {
+	rec.WaitTapping(t, "probe", func(id string) {
 		require.NoError(t, c.Publish(ctx, root+":direct", binary("message_id", id)("")).Err())
 	})
-	waitTapping(t, rec, "pattern-probe", func(id string) {
+	rec.WaitTapping(t, "pattern-probe", func(id string) {
 		require.NoError(t, c.Publish(ctx, root+":eu:created", binary("message_id", id)("")).Err())
 	})
 	ps := scenario()
 	for _, p := range ps {
 		require.NoError(t, c.Publish(ctx, root+":direct", p.data).Err())
 	}
-	rec.waitIDs(t, ids(ps)...)
+	rec.WaitIDs(t, ids(ps)...)
 	checkScenario(t, rec, root+":direct")
-	assert.Empty(t, rec.byID()["with-context"][0].Attributes)
+	assert.Empty(t, rec.ByID()["with-context"][0].Attributes)
 
 	var fromPattern message.Message
-	for _, m := range rec.messages() {
+	for _, m := range rec.Messages() {
 		if strings.HasPrefix(m.ID, "pattern-probe-") {
 			fromPattern = m
 		}
 	}
 	assert.Equal(t, root+":eu:created", fromPattern.Destination)
 	assert.Equal(t, []attribute.KeyValue{semconv.MessagingDestinationTemplate(root + ":eu:*")}, fromPattern.Attributes)
-	assert.Empty(t, rec.faults)
+	assert.Empty(t, rec.Faults())
 }
 
 func TestStreamsNeverConsume(t *testing.T) {
 	requireServer(t)
 	c := producer(t)
 	ctx := context.Background()
-	stream := unique("events")
+	stream := sourcetest.Unique("events")
 	t.Cleanup(func() { c.Del(context.Background(), stream) })
 	// Added before the tap starts: start_id $ must not see it.
 	require.NoError(t, c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"__data__": binary("message_id", "old")("")}}).Err())
@@ -147,14 +146,14 @@ func TestStreamsNeverConsume(t *testing.T) {
 	cfg := NewDefaultConfig()
 	cfg.Streams = []StreamConfig{{Name: stream}}
 	cfg.Block = 100 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, _ := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
 	// The tap resolves "$" to the stream's last ID before reading; entries
 	// added from the first probe on are all seen.
 	added := 1
-	waitTapping(t, rec, "probe", func(id string) {
+	rec.WaitTapping(t, "probe", func(id string) {
 		require.NoError(t, c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"__data__": binary("message_id", id)("")}}).Err())
 		added++
 	})
@@ -169,16 +168,16 @@ func TestStreamsNeverConsume(t *testing.T) {
 	plainID, err := c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"traceparent": traceparentA, "order": "42"}}).Result()
 	require.NoError(t, err)
 
-	rec.waitIDs(t, append(ids(ps), plainID)...)
+	rec.WaitIDs(t, append(ids(ps), plainID)...)
 	checkScenario(t, rec, stream)
-	assert.Empty(t, rec.byID()["old"], "start_id $ skips what was there before")
+	assert.Empty(t, rec.ByID()["old"], "start_id $ skips what was there before")
 
-	m := rec.byID()["with-context"][0]
+	m := rec.ByID()["with-context"][0]
 	assert.Equal(t, "redis/0/stream/"+stream+"/"+entryIDs["with-context"], m.Identity)
 	ts, err := entryTime(entryIDs["with-context"])
 	require.NoError(t, err)
 	assert.Equal(t, ts, m.Timestamp, "the entry ID's time")
-	plain := rec.byID()[plainID][0]
+	plain := rec.ByID()[plainID][0]
 	assert.Equal(t, traceparentA, plain.TraceParent)
 
 	// Nothing was removed, claimed or grouped.
@@ -194,8 +193,8 @@ func TestRecoversFromClientKill(t *testing.T) {
 	requireServer(t)
 	c := producer(t)
 	ctx := context.Background()
-	channel := unique("payments")
-	stream := unique("ledger")
+	channel := sourcetest.Unique("payments")
+	stream := sourcetest.Unique("ledger")
 	t.Cleanup(func() { c.Del(context.Background(), stream) })
 
 	cfg := NewDefaultConfig()
@@ -203,9 +202,9 @@ func TestRecoversFromClientKill(t *testing.T) {
 	cfg.Streams = []StreamConfig{{Name: stream, StartID: StartAll}}
 	cfg.Block = 100 * time.Millisecond
 	cfg.Reconnect.InitialInterval = 50 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, name := startSource(t, cfg, rec)
-	defer shutdown(t, src)
+	defer sourcetest.Shutdown(t, src)
 
 	publish := func(id string) {
 		require.NoError(t, c.Publish(ctx, channel, binary("message_id", id)("")).Err())
@@ -213,10 +212,10 @@ func TestRecoversFromClientKill(t *testing.T) {
 	add := func(id string) {
 		require.NoError(t, c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"__data__": binary("message_id", id)("")}}).Err())
 	}
-	waitTapping(t, rec, "pubsub-before", publish)
-	waitTapping(t, rec, "stream-before", add)
+	rec.WaitTapping(t, "pubsub-before", publish)
+	rec.WaitTapping(t, "stream-before", add)
 
-	killClients(t, c, name)
+	sourcetest.KillRedisClients(t, c, name)
 	// Added while the tap is cut off: the stream keeps them and the tap
 	// reads on after the last entry it delivered.
 	var during []string
@@ -225,20 +224,20 @@ func TestRecoversFromClientKill(t *testing.T) {
 		add(id)
 		during = append(during, id)
 	}
-	rec.waitIDs(t, during...)
-	ever, _ := rec.status.reported(componentstatus.StatusRecoverableError)
+	rec.WaitIDs(t, during...)
+	ever, _ := rec.Status.Reported(componentstatus.StatusRecoverableError)
 	assert.True(t, ever, "the killed connection is reported")
-	waitTapping(t, rec, "pubsub-after", publish)
+	rec.WaitTapping(t, "pubsub-after", publish)
 	ps := scenario()
 	for _, p := range ps {
 		require.NoError(t, c.Publish(ctx, channel, p.data).Err())
 	}
-	rec.waitIDs(t, ids(ps)...)
+	rec.WaitIDs(t, ids(ps)...)
 	checkScenario(t, rec, channel)
 
 	// No stream entry was delivered twice across the reconnect.
 	seen := map[string]int{}
-	for _, m := range rec.messages() {
+	for _, m := range rec.Messages() {
 		if m.Destination == stream {
 			seen[m.Identity]++
 		}
@@ -252,37 +251,18 @@ func TestStartWithServerDown(t *testing.T) {
 	// Something that accepts and hangs up at once, like a server that is
 	// still starting: Start must return at once, both readers must keep
 	// retrying, and Shutdown must end the retries.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var attempts atomic.Int32
-	accepted := make(chan struct{})
-	go func() {
-		defer close(accepted)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			attempts.Add(1)
-			c.Close()
-		}
-	}()
-	defer func() {
-		l.Close()
-		<-accepted
-	}()
-
+	server := sourcetest.StartHangUp(t)
 	cfg := NewDefaultConfig()
-	cfg.Endpoint = l.Addr().String()
+	cfg.Endpoint = server.Addr()
 	cfg.Channels = []string{"a"}
 	cfg.Streams = []StreamConfig{{Name: "s"}}
 	cfg.Reconnect.InitialInterval = 10 * time.Millisecond
 	cfg.Reconnect.MaxInterval = 20 * time.Millisecond
-	rec := &recorder{}
+	rec := &sourcetest.Recorder{}
 	src, _ := startSource(t, cfg, rec)
-	require.Eventually(t, func() bool { return attempts.Load() >= 4 }, waitLimit, 10*time.Millisecond, "the source retries")
-	_, last := rec.status.reported(componentstatus.StatusRecoverableError)
+	require.Eventually(t, func() bool { return server.Attempts() >= 4 }, sourcetest.WaitLimit, 10*time.Millisecond, "the source retries")
+	_, last := rec.Status.Reported(componentstatus.StatusRecoverableError)
 	assert.True(t, last, "a server that is down is reported, not fatal")
-	shutdown(t, src)
-	assert.Empty(t, rec.messages())
+	sourcetest.Shutdown(t, src)
+	assert.Empty(t, rec.Messages())
 }

@@ -29,16 +29,17 @@ const (
 )
 
 // sum64 hashes domain, then each part, with a NUL between them so that
-// ("ab","c") and ("a","bc") differ.
+// ("ab","c") and ("a","bc") differ. The input is laid out in a stack buffer
+// and hashed in one call: a Digest fed piece by piece costs half again as
+// much, and this runs for every span.
 func sum64(domain string, parts ...string) uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	_, _ = d.WriteString(domain)
+	var buf [192]byte
+	b := append(buf[:0], domain...)
 	for _, p := range parts {
-		_, _ = d.Write([]byte{0})
-		_, _ = d.WriteString(p)
+		b = append(b, 0)
+		b = append(b, p...)
 	}
-	return d.Sum64()
+	return xxhash.Sum64(b)
 }
 
 func traceID(hi, lo uint64) pcommon.TraceID {

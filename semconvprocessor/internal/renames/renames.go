@@ -3,7 +3,7 @@
 // looking them up on the hot path.
 package renames // import "github.com/otelcol-msg/otelcol-msg/semconvprocessor/internal/renames"
 
-//go:generate go run ../gen -semconv ../../third_party/semconv -version 1.44.0 -out generated_table.go
+//go:generate go run ../gen -semconv ../../third_party/semconv -version 1.44.0 -out generated_table.go -doc ../../mapping.md
 
 // Signal is a set of telemetry signals a rename applies to.
 type Signal uint8
@@ -59,11 +59,10 @@ type Metric struct {
 	OperationType bool
 }
 
-// Index is the table compiled into maps. It is read-only after New.
+// Index is the table compiled for lookups on the hot path. It is read-only after New.
 type Index struct {
 	span          keyTable
 	metric        keyTable
-	values        map[Value]string
 	opValues      map[string]string
 	operations    []operationWord
 	metricRenames map[string]MetricRename
@@ -76,7 +75,6 @@ func New(extra []Attribute) *Index {
 	idx := &Index{
 		span:          newKeyTable(),
 		metric:        newKeyTable(),
-		values:        map[Value]string{},
 		opValues:      map[string]string{},
 		metricRenames: map[string]MetricRename{},
 		metrics:       map[string]Metric{},
@@ -96,7 +94,6 @@ func New(extra []Attribute) *Index {
 		idx.operations = append(idx.operations, operationWord{word: op, op: op})
 	}
 	for _, v := range generatedValues() {
-		idx.values[Value{Attribute: v.Attribute, From: v.From}] = v.To
 		if v.Attribute == OperationTypeKey {
 			idx.operations = append(idx.operations, operationWord{word: v.From, op: v.To})
 			idx.opValues[v.From] = v.To
@@ -121,15 +118,6 @@ func (idx *Index) Attribute(sig Signal, key string) (*Attribute, bool) {
 		return idx.metric.get(key)
 	}
 	return idx.span.get(key)
-}
-
-// Value returns the current value of a deprecated enum member of attr.
-func (idx *Index) Value(attr, value string) (string, bool) {
-	if attr == OperationTypeKey {
-		return idx.OperationValue(value)
-	}
-	v, ok := idx.values[Value{Attribute: attr, From: value}]
-	return v, ok
 }
 
 // OperationValue returns the current value of a deprecated messaging.operation.type value
