@@ -72,9 +72,10 @@ func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) bool {
 		attrs.PutStr(keyOperationName, op)
 		f.opName = op
 	}
-	// Only old-convention spans have the old RabbitMQ destination; a span that is here just for
-	// lack of messaging.operation.name may already have the new one.
-	if f.system == systemRabbitMQ && (sc.old() || oldName) {
+	// Only old-convention spans have the old RabbitMQ destination: not a span that had
+	// messaging.operation.name (1.26 and later, or migrated in duplicate mode, where the old keys
+	// bring it back here), nor one that is here just for lack of messaging.operation.name.
+	if f.system == systemRabbitMQ && !f.hasOpName && (sc.old() || oldName) {
 		if dest, ok := rabbitMQDestination(f, nameDest); ok {
 			attrs.PutStr(keyDestinationName, dest)
 			f.destName = dest

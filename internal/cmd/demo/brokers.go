@@ -138,8 +138,10 @@ func overlays(config string, brokers []localBroker) (configs, args, env []string
 // runID is a short random name part for the demo's broker objects.
 func runID() string { return strings.ToLower(rand.Text()[:4]) }
 
-// pollEvery calls ready until it reports true, an error, or ctx ends.
-func pollEvery(ctx context.Context, interval time.Duration, what string, ready func(context.Context) (bool, error)) error {
+// waitUntil calls ready every interval until it reports true. An error
+// from ready (what it looks for is not there yet) does not end the wait: it
+// is quoted when ctx ends first.
+func waitUntil(ctx context.Context, interval time.Duration, what string, ready func(context.Context) (bool, error)) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	var lastErr error

@@ -72,7 +72,7 @@ func (n *natsBroker) env() []string {
 // server handles a connection's requests in order: once the consumer
 // exists, the subscription does too.
 func (n *natsBroker) waitTap(ctx context.Context) error {
-	return pollEvery(ctx, 50*time.Millisecond, "the NATS tap never read stream "+n.stream, func(ctx context.Context) (bool, error) {
+	return waitUntil(ctx, 50*time.Millisecond, "the NATS tap never read stream "+n.stream, func(ctx context.Context) (bool, error) {
 		s, err := n.js.Stream(ctx, n.stream)
 		if err != nil {
 			return false, err

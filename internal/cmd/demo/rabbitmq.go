@@ -66,7 +66,7 @@ func (r *rabbitMQ) env() []string {
 // waitTap waits for a consumer on the tap's queue: the tap binds it before
 // it consumes.
 func (r *rabbitMQ) waitTap(ctx context.Context) error {
-	return pollEvery(ctx, 50*time.Millisecond, "the RabbitMQ tap never consumed from "+r.tapQueue, func(context.Context) (bool, error) {
+	return waitUntil(ctx, 50*time.Millisecond, "the RabbitMQ tap never consumed from "+r.tapQueue, func(context.Context) (bool, error) {
 		// A passive declare of a missing queue closes its channel: one channel per look.
 		ch, err := r.conn.Channel()
 		if err != nil {

@@ -52,7 +52,7 @@ func (r *redisBroker) env() []string {
 // waitTap waits for the tap's subscription to the channel. The stream needs
 // no wait: the tap reads it from its first entry.
 func (r *redisBroker) waitTap(ctx context.Context) error {
-	return pollEvery(ctx, 50*time.Millisecond, "the Redis tap never subscribed to "+r.channel, func(ctx context.Context) (bool, error) {
+	return waitUntil(ctx, 50*time.Millisecond, "the Redis tap never subscribed to "+r.channel, func(ctx context.Context) (bool, error) {
 		n, err := r.c.PubSubNumSub(ctx, r.channel).Result()
 		return err == nil && n[r.channel] > 0, err
 	})

@@ -232,36 +232,44 @@ func readString[B ~string | ~[]byte](s B, strLen func(B, int) (int, bool)) (stri
 	return string(s[:w]), s[w:], true
 }
 
-// jsonEnvelope is FastStream 0.5's RawMessage: data is the body as a string.
-type jsonEnvelope struct {
-	Data    *json.RawMessage           `json:"data"`
-	Headers map[string]json.RawMessage `json:"headers"`
-}
-
+// decodeJSON reads FastStream 0.5's RawMessage: {"data": "<body>", "headers": {...}}.
+// The object is read as a map, not a struct, because encoding/json matches
+// struct fields case-insensitively and FastStream's parser does not: {"DATA": ...}
+// is a raw message to FastStream, so it is one here too.
 func decodeJSON(p []byte) (Envelope, error) {
-	var raw jsonEnvelope
+	var top map[string]json.RawMessage
 	// FastStream falls back to a raw message when the payload is not an
 	// object with a string "data": so does Decode, without a fault.
-	if err := json.Unmarshal(p, &raw); err != nil || raw.Data == nil {
+	if err := json.Unmarshal(p, &top); err != nil {
+		return Envelope{Format: FormatNone, BodySize: len(p)}, nil
+	}
+	data, ok := top["data"]
+	if !ok {
 		return Envelope{Format: FormatNone, BodySize: len(p)}, nil
 	}
 	var body string
-	if err := json.Unmarshal(*raw.Data, &body); err != nil {
+	if err := json.Unmarshal(data, &body); err != nil {
 		return Envelope{Format: FormatNone, BodySize: len(p)}, nil
 	}
+	var headers map[string]json.RawMessage
+	if h, ok := top["headers"]; ok && !isJSONNull(h) {
+		if err := json.Unmarshal(h, &headers); err != nil {
+			return Envelope{Format: FormatJSON, BodySize: len(body)}, fmt.Errorf("%w: headers is not an object", ErrJSON)
+		}
+	}
 	env := Envelope{Format: FormatJSON, BodySize: len(body)}
-	keys := make([]string, 0, len(raw.Headers))
-	for k := range raw.Headers {
+	keys := make([]string, 0, len(headers))
+	for k := range headers {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys) // JSON objects have no order; make the result stable
 	env.Headers = make([]Header, 0, len(keys))
 	var bad int
 	for _, k := range keys {
-		if isJSONNull(raw.Headers[k]) {
+		if isJSONNull(headers[k]) {
 			continue
 		}
-		v, ok := jsonScalar(raw.Headers[k])
+		v, ok := jsonScalar(headers[k])
 		if !ok {
 			bad++
 			continue

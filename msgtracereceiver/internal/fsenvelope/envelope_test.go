@@ -292,3 +292,17 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		}
 	}
 }
+
+// FastStream's parser looks up "data" and "headers" exactly; so must Decode.
+func TestDecodeJSONKeysAreCaseSensitive(t *testing.T) {
+	for _, p := range []string{`{"DATA": "x"}`, `{"dAtA": "x", "headers": {}}`} {
+		env, err := Decode([]byte(p))
+		if err != nil || env.Format != FormatNone || env.BodySize != len(p) {
+			t.Errorf("Decode(%s) = %+v, %v; want a raw message", p, env, err)
+		}
+	}
+	env, err := Decode([]byte(`{"data": "x", "headers": ["not", "an", "object"]}`))
+	if err == nil || env.Format != FormatJSON || env.BodySize != 1 {
+		t.Errorf("headers that are not an object: %+v, %v; want a JSON envelope and a fault", env, err)
+	}
+}

@@ -202,6 +202,7 @@ func (s *Source) connect(ctx context.Context, host component.Host, sc *sarama.Co
 			_ = client.Close()
 			err = idErr
 		}
+		err = explainConnectError(sc, err)
 		if ctx.Err() != nil {
 			return nil, ""
 		}

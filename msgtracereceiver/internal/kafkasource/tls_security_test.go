@@ -199,9 +199,9 @@ func TestTLSBadFilesFailStart(t *testing.T) {
 		tls  configtls.ClientConfig
 		err  string
 	}{
-		{name: "missing CA file", tls: configtls.ClientConfig{Config: configtls.Config{CAFile: t.TempDir() + "/missing.pem"}}, err: "missing.pem"},
-		{name: "CA file without a certificate", tls: configtls.ClientConfig{Config: configtls.Config{CAFile: bad}}, err: "tls:"},
-		{name: "key without certificate", tls: configtls.ClientConfig{Config: configtls.Config{KeyFile: bad}}, err: "tls:"},
+		{name: "missing CA file", tls: configtls.ClientConfig{Config: configtls.Config{CAFile: t.TempDir() + "/missing.pem"}}, err: "failed to load CA CertPool File: failed to load cert"},
+		{name: "CA file without a certificate", tls: configtls.ClientConfig{Config: configtls.Config{CAFile: bad}}, err: "failed to parse cert"},
+		{name: "key without certificate", tls: configtls.ClientConfig{Config: configtls.Config{KeyFile: bad}}, err: "provide both certificate and key"},
 	}
 	require.NoError(t, os.WriteFile(bad, []byte("not PEM"), 0o600))
 	for _, tt := range tests {

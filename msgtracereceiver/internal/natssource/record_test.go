@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
-	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -70,8 +69,4 @@ func TestJetStreamIdentityIgnoresTheTap(t *testing.T) {
 	a := record{stream: "S", seq: 7, tap: "one"}
 	b := record{stream: "S", seq: 7, tap: "two"}
 	assert.Equal(t, a.identity("x"), b.identity("y"), "a redelivered stream message rebuilds the same span")
-}
-
-func TestGroupByDestination(t *testing.T) {
-	sourcetest.CheckGroupByDestination(t, groupByDestination)
 }

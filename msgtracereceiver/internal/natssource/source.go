@@ -425,7 +425,7 @@ func (s *source) deliver(ctx context.Context, nc *nats.Conn, batch []record) err
 		}
 		msgs = append(msgs, m)
 	}
-	for _, group := range groupByDestination(msgs) {
+	for _, group := range message.GroupByDestination(msgs) {
 		if err := s.set.Deliver(ctx, group); err != nil {
 			return err
 		}
@@ -445,24 +445,4 @@ func serverOf(nc *nats.Conn) (string, int) {
 	}
 	port, _ := strconv.Atoi(u.Port())
 	return u.Hostname(), port
-}
-
-// groupByDestination splits msgs by destination, keeping the order of
-// arrival within each group and of the groups' first messages.
-func groupByDestination(msgs []message.Message) [][]message.Message {
-	if len(msgs) == 0 {
-		return nil
-	}
-	index := make(map[string]int, 1)
-	var groups [][]message.Message
-	for _, m := range msgs {
-		i, ok := index[m.Destination]
-		if !ok {
-			i = len(groups)
-			index[m.Destination] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], m)
-	}
-	return groups
 }

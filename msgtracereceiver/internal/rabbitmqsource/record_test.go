@@ -11,7 +11,6 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
-	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -156,8 +155,4 @@ func TestAMQPTimestamp(t *testing.T) {
 	assert.True(t, got.IsZero(), "0 means no timestamp")
 	_, err = amqpTimestamp(1.5)
 	require.Error(t, err)
-}
-
-func TestGroupByDestination(t *testing.T) {
-	sourcetest.CheckGroupByDestination(t, groupByDestination)
 }

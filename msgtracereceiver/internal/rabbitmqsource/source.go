@@ -364,30 +364,10 @@ func (s *source) deliver(ctx context.Context, batch []amqp.Delivery, sess string
 		}
 		msgs = append(msgs, m)
 	}
-	for _, group := range groupByDestination(msgs) {
+	for _, group := range message.GroupByDestination(msgs) {
 		if err := s.set.Deliver(ctx, group); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// groupByDestination splits msgs by destination, keeping the order of
-// arrival within each group and of the groups' first messages.
-func groupByDestination(msgs []message.Message) [][]message.Message {
-	if len(msgs) == 0 {
-		return nil
-	}
-	index := make(map[string]int, 1)
-	var groups [][]message.Message
-	for _, m := range msgs {
-		i, ok := index[m.Destination]
-		if !ok {
-			i = len(groups)
-			index[m.Destination] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], m)
-	}
-	return groups
 }

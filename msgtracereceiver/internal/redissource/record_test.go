@@ -12,7 +12,6 @@ import (
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/fsenvelope"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
-	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
 )
 
 const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -118,10 +117,6 @@ func TestFieldHeadersIgnoreNonStrings(t *testing.T) {
 	assert.False(t, ok)
 	var env fsenvelope.Envelope
 	assert.Empty(t, header(env, "traceparent"))
-}
-
-func TestGroupByDestination(t *testing.T) {
-	sourcetest.CheckGroupByDestination(t, groupByDestination)
 }
 
 func kinds(fs []fault) []string {

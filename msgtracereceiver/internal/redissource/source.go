@@ -295,7 +295,7 @@ func (s *source) deliverPubSub(ctx context.Context, batch []*redis.Message) erro
 		msg.Observed, msg.ServerAddress, msg.ServerPort = now, s.host, s.port
 		msgs = append(msgs, msg)
 	}
-	for _, group := range groupByDestination(msgs) {
+	for _, group := range message.GroupByDestination(msgs) {
 		if err := s.set.Deliver(ctx, group); err != nil {
 			return err
 		}
@@ -400,24 +400,4 @@ func (s *source) deliverStream(ctx context.Context, st redis.XStream) error {
 		msgs = append(msgs, msg)
 	}
 	return s.set.Deliver(ctx, msgs)
-}
-
-// groupByDestination splits msgs by destination, keeping the order of
-// arrival within each group and of the groups' first messages.
-func groupByDestination(msgs []message.Message) [][]message.Message {
-	if len(msgs) == 0 {
-		return nil
-	}
-	index := make(map[string]int, 1)
-	var groups [][]message.Message
-	for _, m := range msgs {
-		i, ok := index[m.Destination]
-		if !ok {
-			i = len(groups)
-			index[m.Destination] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], m)
-	}
-	return groups
 }

@@ -2,6 +2,7 @@ package sourcetest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -140,4 +141,37 @@ func TestStatusHost(t *testing.T) {
 	assert.False(t, last)
 	_, last = h.Reported(componentstatus.StatusRecoverableError)
 	assert.True(t, last)
+}
+
+// endingTB records how a helper ends a test instead of ending it.
+type endingTB struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (*endingTB) Helper()                             {}
+func (e *endingTB) Fatalf(format string, args ...any) { e.fatal = fmt.Sprintf(format, args...) }
+func (e *endingTB) Skipf(format string, args ...any)  { e.skip = fmt.Sprintf(format, args...) }
+
+func TestUnreachableBrokerFailsInCI(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+
+	t.Setenv("CI", "true")
+	ci := &endingTB{TB: t}
+	RequireReachable(ci, "Broker", addr)
+	assert.Contains(t, ci.fatal, "Broker is not reachable on "+addr)
+	assert.Empty(t, ci.skip, "never skipped with CI=true")
+
+	t.Setenv("CI", "")
+	local := &endingTB{TB: t}
+	RequireReachable(local, "Broker", addr)
+	assert.Contains(t, local.skip, "Broker is not reachable on "+addr)
+	assert.Empty(t, local.fatal)
+
+	reachable := &endingTB{TB: t}
+	RequireReachable(reachable, "Echo", echoServer(t))
+	assert.Empty(t, reachable.fatal+reachable.skip)
 }
