@@ -37,8 +37,7 @@ type source struct {
 	// connName is advertised to the server (monitoring shows it).
 	connName string
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	bg message.Background
 }
 
 // New returns the NATS source for cfg, which must be valid.
@@ -59,34 +58,16 @@ func (s *source) Start(_ context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
-	// The background work must outlive Start's context: it ends on Shutdown.
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	ctx := s.bg.Start()
+	s.bg.Go(func() {
 		s.run(ctx, host, opts)
-	}()
+	})
 	return nil
 }
 
 // Shutdown stops the tap and waits for it, at most until ctx ends.
 func (s *source) Shutdown(ctx context.Context) error {
-	if s.cancel == nil {
-		return nil
-	}
-	s.cancel()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("nats: shutdown: %w", ctx.Err())
-	}
+	return s.bg.Stop(ctx, "nats")
 }
 
 func (s *source) newBackoff() *backoff.ExponentialBackOff {
@@ -243,11 +224,9 @@ func (s *source) subscribe(ctx context.Context, nc *nats.Conn) ([]*nats.Subscrip
 		subs = append(subs, sub)
 	}
 	if len(subs) > 0 {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
+		s.bg.Go(func() {
 			s.forwardCore(ctx, in)
-		}()
+		})
 	}
 	return subs, nil
 }

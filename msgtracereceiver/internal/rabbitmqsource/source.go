@@ -37,8 +37,7 @@ type source struct {
 	// tap's connection apart in the management UI and rabbitmqctl.
 	connName string
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	bg message.Background
 }
 
 // New returns the RabbitMQ source for cfg, which must be valid.
@@ -80,14 +79,10 @@ func (s *source) Start(_ context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("rabbitmq: %w", err)
 	}
-	// The background work must outlive Start's context: it ends on Shutdown.
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	ctx := s.bg.Start()
+	s.bg.Go(func() {
 		s.run(ctx, host, tlsCfg)
-	}()
+	})
 	return nil
 }
 
@@ -95,21 +90,7 @@ func (s *source) Start(_ context.Context, host component.Host) error {
 // Deliveries that were not handed to the pipeline stay unacknowledged and
 // return to the tap's queue.
 func (s *source) Shutdown(ctx context.Context) error {
-	if s.cancel == nil {
-		return nil
-	}
-	s.cancel()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("rabbitmq: shutdown: %w", ctx.Err())
-	}
+	return s.bg.Stop(ctx, "rabbitmq")
 }
 
 func (s *source) tlsConfig() (*tls.Config, error) {

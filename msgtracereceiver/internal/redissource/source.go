@@ -9,7 +9,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,8 +40,7 @@ type source struct {
 	tapSession string
 	tapSeq     atomic.Uint64
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	bg message.Background
 }
 
 // New returns the Redis source for cfg, which must be valid.
@@ -72,57 +70,35 @@ func (s *source) Start(_ context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	// The background work must outlive Start's context: it ends on Shutdown.
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	ctx := s.bg.Start()
 	client := redis.NewClient(opts)
 	var ps *redis.PubSub
 	if len(s.cfg.Channels) > 0 || len(s.cfg.Patterns) > 0 {
 		ps = client.Subscribe(ctx) // no channel yet: connects on the first SUBSCRIBE
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
+		s.bg.Go(func() {
 			s.runPubSub(ctx, host, ps)
-		}()
+		})
 	}
 	if len(s.cfg.Streams) > 0 {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
+		s.bg.Go(func() {
 			s.runStreams(ctx, host, client)
-		}()
+		})
 	}
 	// Closing the connections interrupts blocking reads (XREAD BLOCK,
 	// Pub/Sub), which do not watch the context.
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.bg.Go(func() {
 		<-ctx.Done()
 		if ps != nil {
 			_ = ps.Close()
 		}
 		_ = client.Close()
-	}()
+	})
 	return nil
 }
 
 // Shutdown stops the tap and waits for it, at most until ctx ends.
 func (s *source) Shutdown(ctx context.Context) error {
-	if s.cancel == nil {
-		return nil
-	}
-	s.cancel()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("redis: shutdown: %w", ctx.Err())
-	}
+	return s.bg.Stop(ctx, "redis")
 }
 
 func (s *source) options() (*redis.Options, error) {
@@ -187,11 +163,9 @@ func (s *source) tapName() string {
 // published while the tap reconnects is not seen.
 func (s *source) runPubSub(ctx context.Context, host component.Host, ps *redis.PubSub) {
 	in := make(chan *redis.Message, s.cfg.MaxBatchSize)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.bg.Go(func() {
 		s.deliverPubSubLoop(ctx, in)
-	}()
+	})
 
 	b := s.newBackoff()
 	for ctx.Err() == nil {
