@@ -1,6 +1,7 @@
 package kafkasource
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -180,4 +181,15 @@ func offsetOf(t *testing.T, m message.Message) int64 {
 	}
 	require.Fail(t, "message without an offset", "%+v", m)
 	return -1
+}
+
+func TestKafkaErrorPrefixedOnce(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"kafka: client has run out of available brokers", "kafka: client has run out of available brokers"},
+		{"dial tcp 127.0.0.1:9: connect: connection refused", "kafka: dial tcp 127.0.0.1:9: connect: connection refused"},
+	} {
+		if got := kafkaError(errors.New(tc.in)).Error(); got != tc.want {
+			t.Errorf("kafkaError(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

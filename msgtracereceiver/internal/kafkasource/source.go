@@ -209,7 +209,7 @@ func (s *Source) connect(ctx context.Context, host component.Host, sc *sarama.Co
 		d := retry.NextBackOff()
 		s.logger.Warn("kafka cluster unreachable, retrying", zap.Strings("brokers", s.cfg.Brokers),
 			zap.Error(err), zap.Duration("backoff", d))
-		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("kafka: %w", err)))
+		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(kafkaError(err)))
 		if !sleep(ctx, d) {
 			return nil, ""
 		}
@@ -256,4 +256,13 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// kafkaError names Kafka as the origin of err for the health status, once:
+// sarama's own errors already start with "kafka: ".
+func kafkaError(err error) error {
+	if strings.HasPrefix(err.Error(), "kafka: ") {
+		return err
+	}
+	return fmt.Errorf("kafka: %w", err)
 }
