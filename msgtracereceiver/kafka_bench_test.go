@@ -2,6 +2,8 @@ package msgtracereceiver
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -46,14 +48,14 @@ func benchCluster(b *testing.B) []string {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ProducerLinger(5*time.Millisecond))
 	require.NoError(b, err)
 	defer cl.Close()
-	value := make([]byte, 200)
+	rng := rand.New(rand.NewPCG(1, 2))
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	for i := range benchMessages {
 		tp := traceparent.Format(producerContext(i%250, true))
 		wg.Add(1)
 		cl.Produce(context.Background(), &kgo.Record{
-			Topic: benchTopic, Value: value, Key: []byte(strconv.Itoa(i)),
+			Topic: benchTopic, Value: benchValue(rng), Key: []byte(strconv.Itoa(i)),
 			Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(tp)}},
 		}, func(_ *kgo.Record, err error) {
 			if err != nil {
@@ -67,6 +69,21 @@ func benchCluster(b *testing.B) []string {
 		b.Fatal(err)
 	}
 	return c.ListenAddrs()
+}
+
+// benchValue is a 200-byte JSON body with random values. Real bodies differ
+// from one message to the next: a topic of identical (or all-zero) values
+// compresses some fifty times, so a single fetch would carry most of the
+// topic and the in-process broker would hold almost nothing, which is far
+// from a consumer's steady state.
+func benchValue(rng *rand.Rand) []byte {
+	const digits = "0123456789abcdef"
+	v := fmt.Appendf(make([]byte, 0, 200), `{"order_id":"%016x","customer_id":"%016x","amount_cents":%d,"note":"`,
+		rng.Uint64(), rng.Uint64(), rng.IntN(1_000_000))
+	for len(v) < 198 {
+		v = append(v, digits[rng.IntN(len(digits))])
+	}
+	return append(v, '"', '}')
 }
 
 // meter measures one pass over the topic from the start of the consumer

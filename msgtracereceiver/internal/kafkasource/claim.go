@@ -183,6 +183,9 @@ func (c *claim) add(ctx context.Context, b *batch, r *sarama.ConsumerMessage, ob
 		// Every record since Kafka 0.10 has a timestamp; -1 means the
 		// producer wrote none. The span model then uses the observed time.
 		c.h.src.set.Telemetry.Fault(ctx, System, faultTimestamp)
+		if ce := c.h.src.logger.Check(zap.DebugLevel, "kafka record without a usable timestamp, using the observed time"); ce != nil {
+			ce.Write(zap.String("identity", c.idPrefix+strconv.FormatInt(r.Offset, 10)), zap.Time("timestamp", r.Timestamp))
+		}
 		ts = time.Time{}
 	}
 	// Built in place: a Message is a few hundred bytes.

@@ -2,6 +2,7 @@ package kafkasource
 
 import (
 	"context"
+	"go.uber.org/zap"
 	"testing"
 	"time"
 
@@ -76,7 +77,7 @@ func (*faultRecorder) Lag(context.Context, string, string, int64)     {}
 // with a zero Timestamp, so the span model uses the observed time.
 func TestAppendMessageWithoutTimestamp(t *testing.T) {
 	rec := &faultRecorder{faults: map[string]int{}}
-	c := &claim{h: &handler{src: &Source{cfg: NewDefaultConfig(), set: message.Settings{Telemetry: rec}}}, idPrefix: "c/t/0/"}
+	c := &claim{h: &handler{src: &Source{cfg: NewDefaultConfig(), set: message.Settings{Telemetry: rec}, logger: zap.NewNop()}}, idPrefix: "c/t/0/"}
 	for _, ts := range []time.Time{{}, time.UnixMilli(-1)} {
 		b := newBatch(1)
 		c.add(context.Background(), b, &sarama.ConsumerMessage{Timestamp: ts}, time.Now())
