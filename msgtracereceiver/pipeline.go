@@ -78,7 +78,7 @@ func (p *pipeline) deliver(ctx context.Context, msgs []message.Message) error {
 		}
 		p.logger.Warn("next consumer refused spans, retrying; messages stay unacknowledged",
 			zap.Error(err), zap.Int("messages", len(msgs)), zap.Int("attempt", attempt), zap.Duration("backoff", wait))
-		if !sleep(ctx, wait) {
+		if !message.Sleep(ctx, wait) {
 			return fmt.Errorf("%s: spans not delivered before the source stopped: %w", p.system, ctx.Err())
 		}
 		// A consumer that failed may have changed td on the way; build afresh
@@ -101,16 +101,4 @@ func (p *pipeline) newBackOff() *backoff.ExponentialBackOff {
 	b.MaxInterval = p.retry.MaxInterval
 	b.Reset()
 	return b
-}
-
-// sleep waits d or until ctx ends; it reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

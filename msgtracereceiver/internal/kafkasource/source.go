@@ -121,7 +121,7 @@ func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config
 		}
 		lastMissing = missing
 		if len(topics) == 0 {
-			sleep(ctx, s.cfg.TopicRefreshInterval)
+			message.Sleep(ctx, s.cfg.TopicRefreshInterval)
 			continue
 		}
 		if !slices.Equal(topics, lastTopics) {
@@ -136,7 +136,7 @@ func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config
 			d := retry.NextBackOff()
 			s.logger.Warn("kafka consumer group session failed, retrying", zap.Error(err), zap.Duration("backoff", d))
 			componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(err))
-			sleep(ctx, d)
+			message.Sleep(ctx, d)
 		default:
 			retry.Reset()
 		}
@@ -210,7 +210,7 @@ func (s *Source) connect(ctx context.Context, host component.Host, sc *sarama.Co
 		s.logger.Warn("kafka cluster unreachable, retrying", zap.Strings("brokers", s.cfg.Brokers),
 			zap.Error(err), zap.Duration("backoff", d))
 		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(kafkaError(err)))
-		if !sleep(ctx, d) {
+		if !message.Sleep(ctx, d) {
 			return nil, ""
 		}
 	}
@@ -244,18 +244,6 @@ func newBackOff() *backoff.ExponentialBackOff {
 	b.InitialInterval = 500 * time.Millisecond
 	b.MaxInterval = 30 * time.Second
 	return b
-}
-
-// sleep waits d or until ctx ends; it reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // kafkaError names Kafka as the origin of err for the health status, once:

@@ -13,6 +13,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
 // JetStream deliver policies: where an ordered consumer starts.
@@ -82,13 +84,7 @@ type StreamConfig struct {
 }
 
 // ReconnectConfig is an exponential backoff between connection attempts.
-type ReconnectConfig struct {
-	InitialInterval time.Duration `mapstructure:"initial_interval"`
-	MaxInterval     time.Duration `mapstructure:"max_interval"`
-
-	// prevent unkeyed literal initialization
-	_ struct{}
-}
+type ReconnectConfig = message.ReconnectConfig
 
 // NewDefaultConfig returns the defaults of a `nats` block.
 func NewDefaultConfig() *Config {

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v7"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/collector/component"
@@ -70,22 +69,11 @@ func (s *source) Shutdown(ctx context.Context) error {
 	return s.bg.Stop(ctx, "nats")
 }
 
-func (s *source) newBackoff() *backoff.ExponentialBackOff {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     s.cfg.Reconnect.InitialInterval,
-		RandomizationFactor: backoff.DefaultRandomizationFactor,
-		Multiplier:          backoff.DefaultMultiplier,
-		MaxInterval:         s.cfg.Reconnect.MaxInterval,
-	}
-	b.Reset()
-	return b
-}
-
 // options builds the client options. nats.go reconnects by itself (and
 // resubscribes); the source only sets the backoff, logs the events and
 // reports them as the component status.
 func (s *source) options(host component.Host) ([]nats.Option, error) {
-	b := s.newBackoff()
+	b := s.cfg.Reconnect.NewBackOff()
 	var mu sync.Mutex
 	opts := []nats.Option{
 		nats.Name(s.connName),
@@ -188,7 +176,7 @@ func (s *source) run(ctx context.Context, host component.Host, opts []nats.Optio
 // RetryOnFailedConnect an unreachable server is not an error: the client
 // keeps trying in the background and subscriptions wait for it.
 func (s *source) connect(ctx context.Context, host component.Host, opts []nats.Option) *nats.Conn {
-	b := s.newBackoff()
+	b := s.cfg.Reconnect.NewBackOff()
 	for {
 		nc, err := nats.Connect(strings.Join(s.cfg.Servers, ","), opts...)
 		if err == nil {
@@ -291,7 +279,7 @@ func orderedConfig(st StreamConfig) jetstream.OrderedConsumerConfig {
 // readStream reads one stream through an ordered consumer until ctx ends,
 // creating it again (from the last sequence seen) when it fails for good.
 func (s *source) readStream(ctx context.Context, js jetstream.JetStream, st StreamConfig) {
-	b := s.newBackoff()
+	b := s.cfg.Reconnect.NewBackOff()
 	cfg := orderedConfig(st)
 	for ctx.Err() == nil {
 		last, err := s.readOrdered(ctx, js, st.Name, &cfg)

@@ -12,6 +12,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
 // Modes of the tap.
@@ -99,10 +101,7 @@ type QueueConfig struct {
 }
 
 // ReconnectConfig is an exponential backoff between connection attempts.
-type ReconnectConfig struct {
-	InitialInterval time.Duration `mapstructure:"initial_interval"`
-	MaxInterval     time.Duration `mapstructure:"max_interval"`
-}
+type ReconnectConfig = message.ReconnectConfig
 
 // NewDefaultConfig returns the defaults: the local broker's firehose,
 // publish events of every exchange.

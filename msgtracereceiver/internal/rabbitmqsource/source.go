@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v7"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -113,13 +112,7 @@ func (s *source) tlsConfig() (*tls.Config, error) {
 // run keeps one session alive until ctx ends, reconnecting with backoff;
 // the component status follows the connection.
 func (s *source) run(ctx context.Context, host component.Host, tlsCfg *tls.Config) {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     s.cfg.Reconnect.InitialInterval,
-		RandomizationFactor: backoff.DefaultRandomizationFactor,
-		Multiplier:          backoff.DefaultMultiplier,
-		MaxInterval:         s.cfg.Reconnect.MaxInterval,
-	}
-	b.Reset()
+	b := s.cfg.Reconnect.NewBackOff()
 	for {
 		connected, err := s.session(ctx, host, tlsCfg)
 		if ctx.Err() != nil {

@@ -17,6 +17,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
 // Stream start IDs with a meaning of their own.
@@ -70,13 +72,7 @@ type StreamConfig struct {
 }
 
 // ReconnectConfig is an exponential backoff between attempts.
-type ReconnectConfig struct {
-	InitialInterval time.Duration `mapstructure:"initial_interval"`
-	MaxInterval     time.Duration `mapstructure:"max_interval"`
-
-	// prevent unkeyed literal initialization
-	_ struct{}
-}
+type ReconnectConfig = message.ReconnectConfig
 
 // NewDefaultConfig returns the defaults of a `redis` block.
 func NewDefaultConfig() *Config {

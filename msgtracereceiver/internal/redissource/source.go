@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v7"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"go.opentelemetry.io/collector/component"
@@ -131,29 +130,6 @@ func (s *source) options() (*redis.Options, error) {
 	return opts, nil
 }
 
-func (s *source) newBackoff() *backoff.ExponentialBackOff {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     s.cfg.Reconnect.InitialInterval,
-		RandomizationFactor: backoff.DefaultRandomizationFactor,
-		Multiplier:          backoff.DefaultMultiplier,
-		MaxInterval:         s.cfg.Reconnect.MaxInterval,
-	}
-	b.Reset()
-	return b
-}
-
-// sleep waits d or until ctx ends; it reports whether to go on.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 func (s *source) tapName() string {
 	return s.tapSession + "-" + strconv.FormatUint(s.tapSeq.Add(1), 10)
 }
@@ -167,7 +143,7 @@ func (s *source) runPubSub(ctx context.Context, host component.Host, ps *redis.P
 		s.deliverPubSubLoop(ctx, in)
 	})
 
-	b := s.newBackoff()
+	b := s.cfg.Reconnect.NewBackOff()
 	for ctx.Err() == nil {
 		err := s.subscribe(ctx, ps)
 		if err == nil {
@@ -183,7 +159,7 @@ func (s *source) runPubSub(ctx context.Context, host component.Host, ps *redis.P
 		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("redis: %w", err)))
 		wait := b.NextBackOff()
 		s.log.Warn("Redis Pub/Sub tap interrupted; reconnecting", zap.String("endpoint", s.cfg.Endpoint), zap.Error(err), zap.Duration("retry_in", wait))
-		if !sleep(ctx, wait) {
+		if !message.Sleep(ctx, wait) {
 			return
 		}
 	}
@@ -290,7 +266,7 @@ func (s *source) report(ctx context.Context, m message.Message, faults []fault) 
 // exactly after it. XREAD reads without a consumer group: nothing is
 // claimed, acknowledged or removed.
 func (s *source) runStreams(ctx context.Context, host component.Host, client *redis.Client) {
-	b := s.newBackoff()
+	b := s.cfg.Reconnect.NewBackOff()
 	last := make(map[string]string, len(s.cfg.Streams))
 	for ctx.Err() == nil {
 		err := s.resolveStarts(ctx, client, last)
@@ -306,7 +282,7 @@ func (s *source) runStreams(ctx context.Context, host component.Host, client *re
 		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("redis: %w", err)))
 		wait := b.NextBackOff()
 		s.log.Warn("Redis Streams tap interrupted; reconnecting", zap.String("endpoint", s.cfg.Endpoint), zap.Error(err), zap.Duration("retry_in", wait))
-		if !sleep(ctx, wait) {
+		if !message.Sleep(ctx, wait) {
 			return
 		}
 	}
