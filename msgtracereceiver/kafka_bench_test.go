@@ -177,20 +177,27 @@ func (h rawHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.
 	return nil
 }
 
-// BenchmarkKafkaRawSarama is the baseline: a plain sarama consumer group.
+// BenchmarkKafkaRawSarama is the baseline: a plain sarama consumer group,
+// configured by the receiver's own code (kafkasource.NewSaramaConfig), so
+// both read the topic with the same client settings and the difference is
+// the tracing.
 func BenchmarkKafkaRawSarama(b *testing.B) {
 	addrs := benchCluster(b)
 	var total totals
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		sc := sarama.NewConfig()
-		sc.Version = sarama.V2_1_0_0
-		sc.Consumer.Offsets.Initial = sarama.OffsetOldest
-		// The receiver's fetch settings (kafkasource.newSaramaConfig).
-		sc.ChannelBufferSize = kafkasource.NewDefaultConfig().MaxBatchSize
+		cfg := benchConfig(addrs)
+		sc, err := kafkasource.NewSaramaConfig(context.Background(), cfg.Kafka)
+		require.NoError(b, err)
 		group, err := sarama.NewConsumerGroup(addrs, "raw-"+strconv.Itoa(i), sc)
 		require.NoError(b, err)
+		// The receiver's settings return consumer errors on a channel: drain it
+		// as the receiver does (it ends when the group closes).
+		go func() {
+			for range group.Errors() {
+			}
+		}()
 		m := newMeter()
 		ctx, cancel := context.WithCancel(context.Background())
 		consumed := make(chan error, 1)
@@ -231,10 +238,8 @@ func benchmarkTrace(b *testing.B, receive spanmodel.Receive) {
 			return nil
 		})
 		require.NoError(b, err)
-		cfg := kafkaConfig(addrs, benchTopic)
+		cfg := benchConfig(addrs)
 		cfg.Kafka.GroupID = "trace-" + strconv.Itoa(i)
-		cfg.Kafka.CommitInterval = time.Second
-		cfg.Kafka.TopicRefreshInterval = time.Minute
 		cfg.Spans.Receive = receive
 		r, err := NewFactory().CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
 		require.NoError(b, err)
@@ -246,6 +251,15 @@ func benchmarkTrace(b *testing.B, receive spanmodel.Receive) {
 		b.StartTimer()
 	}
 	total.report(b)
+}
+
+// benchConfig is the receiver configuration of both benchmarks: the
+// defaults, reading the bench topic from the start.
+func benchConfig(addrs []string) *Config {
+	cfg := kafkaConfig(addrs, benchTopic)
+	cfg.Kafka.CommitInterval = time.Second
+	cfg.Kafka.TopicRefreshInterval = time.Minute
+	return cfg
 }
 
 // receivedMessages counts the messages spans account for: one per receive

@@ -69,16 +69,13 @@ func Parse(s string) (Context, error) {
 	if s[2] != '-' || s[35] != '-' || s[52] != '-' {
 		return Context{}, ErrFormat
 	}
-	tid, sid, fl := s[3:35], s[36:52], s[53:55]
-	if !isLowerHex(tid) || !isLowerHex(sid) || !isLowerHex(fl) {
+	var (
+		c Context
+		f [1]byte
+	)
+	if !decodeLowerHex(c.TraceID[:], s[3:35]) || !decodeLowerHex(c.SpanID[:], s[36:52]) || !decodeLowerHex(f[:], s[53:55]) {
 		return Context{}, ErrFormat
 	}
-	var c Context
-	// The lengths were checked above; hex.Decode cannot fail on lower-case hex.
-	_, _ = hex.Decode(c.TraceID[:], []byte(tid))
-	_, _ = hex.Decode(c.SpanID[:], []byte(sid))
-	var f [1]byte
-	_, _ = hex.Decode(f[:], []byte(fl))
 	c.Flags = f[0]
 	if c.TraceID.IsEmpty() {
 		return Context{}, ErrZeroTraceID
@@ -103,10 +100,43 @@ func Format(c Context) string {
 
 func isLowerHex(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+		if hexValue[s[i]] == notHex {
 			return false
 		}
 	}
 	return true
 }
+
+// decodeLowerHex decodes s, lower-case hex of exactly 2*len(dst) characters,
+// into dst in one pass (every message's traceparent goes through here); it
+// reports false on any other character.
+func decodeLowerHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, lo := hexValue[s[2*i]], hexValue[s[2*i+1]]
+		if hi == notHex || lo == notHex {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+// notHex marks the bytes that are not lower-case hex digits in hexValue.
+const notHex = 0xff
+
+// hexValue maps '0'-'9' and 'a'-'f' to their values and every other byte to notHex.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = notHex
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()

@@ -100,3 +100,13 @@ func TestParseTraceState(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkParse is the cost every message with a context pays.
+func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := Parse(valid); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

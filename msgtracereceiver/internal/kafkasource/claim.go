@@ -58,52 +58,101 @@ func (h *handler) Cleanup(sess sarama.ConsumerGroupSession) error {
 	return nil
 }
 
-// ConsumeClaim reads one partition: it drains what the fetcher has ready,
-// up to max_batch_size records, into one Deliver call and marks the offsets
-// only when Deliver returned nil. When Deliver fails (the session ended
-// while spans were being retried) nothing is marked and the records are
-// read again by whoever owns the partition next.
+// ConsumeClaim reads one partition into batches of up to max_batch_size
+// records and hands each to Deliver, marking its offsets only when Deliver
+// returned nil. Two batches take turns: while one is delivered (its spans
+// built and accepted downstream) the next is read from the partition, so
+// span building does not hold up the fetcher. Batches are delivered and
+// marked in order by one goroutine. When Deliver fails (the session ended
+// while spans were being retried) nothing more is marked, and the records
+// are read again by whoever owns the partition next.
 func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	ctx := sess.Context()
+	ctx, cancel := context.WithCancel(sess.Context())
+	defer cancel()
 	c := h.newClaim(claim)
-	records := claim.Messages()
 	maxBatch := h.src.cfg.MaxBatchSize
-	b := newBatch(min(maxBatch, 256))
+	free := make(chan *batch, 2)
+	free <- newBatch(min(maxBatch, 256))
+	free <- newBatch(min(maxBatch, 256))
+	full := make(chan *batch)
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		for b := range full {
+			if ctx.Err() != nil {
+				continue // a batch after a failed one is never marked
+			}
+			if err := h.src.set.Deliver(ctx, b.seal()); err != nil {
+				cancel()
+				continue
+			}
+			sess.MarkOffset(c.topic, c.partition, b.last+1, "")
+			c.recordLag(ctx, claim.HighWaterMarkOffset()-b.last-1)
+			free <- b
+		}
+	}()
+	defer func() {
+		close(full)
+		<-delivered
+	}()
+	records := claim.Messages()
 	for {
-		var rec *sarama.ConsumerMessage
+		var b *batch
+		select {
+		case b = <-free:
+		case <-ctx.Done():
+			return nil
+		}
+		b.reset()
+		// The first record of a batch is waited for; then whatever the
+		// fetcher has ready joins it, and more while the previous batch is
+		// still being delivered, up to max_batch_size.
 		select {
 		case r, ok := <-records:
 			if !ok {
 				return nil
 			}
-			rec = r
+			c.addReady(ctx, b, r, records, maxBatch)
 		case <-ctx.Done():
 			return nil
 		}
-		// Draining is non-blocking, so one clock reading is when the gateway
-		// saw every record of the batch.
-		now := time.Now()
-		b.reset()
-		last := rec
-		c.add(ctx, b, rec, now)
-	drain:
-		for b.len() < maxBatch {
+		for sent := false; !sent; {
+			in := records
+			if b.len() >= maxBatch {
+				in = nil
+			}
 			select {
-			case r, ok := <-records:
+			case full <- b:
+				sent = true
+			case r, ok := <-in:
 				if !ok {
-					break drain
+					full <- b // deliver what was read before the claim closed
+					return nil
 				}
-				last = r
-				c.add(ctx, b, r, now)
-			default:
-				break drain
+				c.addReady(ctx, b, r, records, maxBatch)
+			case <-ctx.Done():
+				return nil
 			}
 		}
-		if err := h.src.set.Deliver(ctx, b.seal()); err != nil {
-			return nil
+	}
+}
+
+// addReady adds r and then every record the fetcher already has ready, up
+// to limit records in b. The draining does not block, so one clock reading
+// is when the gateway saw them all.
+func (c *claim) addReady(ctx context.Context, b *batch, r *sarama.ConsumerMessage, records <-chan *sarama.ConsumerMessage, limit int) {
+	now := time.Now()
+	c.add(ctx, b, r, now)
+	for b.len() < limit {
+		select {
+		case r, ok := <-records:
+			if !ok {
+				return
+			}
+			c.add(ctx, b, r, now)
+		default:
+			return
 		}
-		sess.MarkOffset(c.topic, c.partition, last.Offset+1, "")
-		c.recordLag(ctx, claim.HighWaterMarkOffset()-last.Offset-1)
 	}
 }
 
@@ -143,6 +192,7 @@ type batch struct {
 	attrs []attribute.KeyValue // backing store of the messages' Attributes
 	text  []byte
 	refs  []textRef // per message, where its strings are in text
+	last  int64     // offset of the last record added
 }
 
 // textRef locates a message's identity and traceparent in batch.text.
@@ -241,6 +291,7 @@ func (c *claim) add(ctx context.Context, b *batch, r *sarama.ConsumerMessage, ob
 	}
 	m.Attributes = b.attrs[start:len(b.attrs):len(b.attrs)]
 	b.refs = append(b.refs, ref)
+	b.last = r.Offset
 }
 
 // isHeader reports whether key names the header name, ignoring case.

@@ -69,7 +69,7 @@ func TestSaramaConfig(t *testing.T) {
 	c.ProtocolVersion = "3.7.0"
 	c.MaxBatchSize = 5000
 	c.Auth.SASL = &SASLConfig{Mechanism: MechanismScramSHA512, Username: "u", Password: "p", Version: 1}
-	sc, err := newSaramaConfig(context.Background(), c)
+	sc, err := NewSaramaConfig(context.Background(), c)
 	require.NoError(t, err)
 	assert.Equal(t, sarama.V3_7_0_0, sc.Version)
 	assert.Equal(t, sarama.OffsetOldest, sc.Consumer.Offsets.Initial)
@@ -97,6 +97,6 @@ func TestSaramaConfigTLSError(t *testing.T) {
 	tls := configtls.NewDefaultClientConfig()
 	tls.CAFile = "/nonexistent/ca.pem"
 	c.TLS = &tls
-	_, err := newSaramaConfig(context.Background(), c)
+	_, err := NewSaramaConfig(context.Background(), c)
 	require.ErrorContains(t, err, "tls:")
 }

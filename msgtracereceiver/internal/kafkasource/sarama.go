@@ -13,9 +13,9 @@ import (
 	"github.com/xdg-go/scram"
 )
 
-// newSaramaConfig turns the block into a sarama configuration. TLS files are
+// NewSaramaConfig turns the block into a sarama configuration. TLS files are
 // read here, so Start reports a broken certificate at once.
-func newSaramaConfig(ctx context.Context, cfg *Config) (*sarama.Config, error) {
+func NewSaramaConfig(ctx context.Context, cfg *Config) (*sarama.Config, error) {
 	sc := sarama.NewConfig()
 	sc.ClientID = cfg.ClientID
 	if cfg.ProtocolVersion != "" {

@@ -49,7 +49,7 @@ func New(cfg *Config, set message.Settings) (*Source, error) {
 // Start checks the client configuration and connects in the background: a
 // cluster that is down is reported to the host and retried with backoff.
 func (s *Source) Start(ctx context.Context, host component.Host) error {
-	sc, err := newSaramaConfig(ctx, s.cfg)
+	sc, err := NewSaramaConfig(ctx, s.cfg)
 	if err != nil {
 		return err
 	}

@@ -225,7 +225,7 @@ func TestExplainConnectError(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(1, "secure"), kfake.EnableSASL(), kfake.Superuser(MechanismScramSHA256, tapUser, tapPassword))
 	cfg := testConfig(c.ListenAddrs(), "secure")
 	cfg.Auth.SASL = &SASLConfig{Mechanism: MechanismScramSHA256, Username: tapUser, Password: "wrong", Version: 1}
-	sc, err := newSaramaConfig(context.Background(), cfg)
+	sc, err := NewSaramaConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	sc.Metadata.Retry.Max = 0
 	client, err := sarama.NewClient(cfg.Brokers, sc)
@@ -241,7 +241,7 @@ func TestExplainConnectError(t *testing.T) {
 	other := errors.New("dial tcp: connection refused")
 	assert.Equal(t, other, explainConnectError(sc, other))
 	assert.NoError(t, explainConnectError(sc, nil))
-	plain, err := newSaramaConfig(context.Background(), testConfig(c.ListenAddrs(), "secure"))
+	plain, err := NewSaramaConfig(context.Background(), testConfig(c.ListenAddrs(), "secure"))
 	require.NoError(t, err)
 	assert.Equal(t, io.EOF, explainConnectError(plain, io.EOF), "without SASL an EOF is just an EOF")
 }

@@ -12,6 +12,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.uber.org/zap"
 
@@ -132,7 +133,7 @@ func (b *Builder) Build(msgs []message.Message) (ptrace.Traces, Faults) {
 	spans := ss.Spans()
 
 	msgs = b.validDestinations(msgs, &faults)
-	var names spanNames
+	var names perDest
 	if b.opts.Receive == ReceiveBatch {
 		b.buildBatches(spans, msgs, &faults, &names)
 	} else {
@@ -264,7 +265,7 @@ func (b *Builder) debug(msg string, m *message.Message, fields ...zap.Field) {
 
 // appendSend adds the rebuilt creation span: a zero-length PRODUCER span at
 // the message's timestamp.
-func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *origin, names *spanNames) {
+func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *origin, names *perDest) {
 	s := spans.AppendEmpty()
 	s.SetTraceID(o.traceID)
 	s.SetSpanID(o.spanID)
@@ -279,14 +280,15 @@ func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *orig
 	s.SetKind(ptrace.SpanKindProducer)
 	s.SetStartTimestamp(o.start)
 	s.SetEndTimestamp(o.start)
+	shared := names.sendAttrs.get(m, semconv.MessagingOperationTypeSend, "send", false)
 	attrs := s.Attributes()
-	attrs.EnsureCapacity(destinationAttrs(m) + messageAttrs(m))
-	putDestination(attrs, m, semconv.MessagingOperationTypeSend, "send")
+	attrs.EnsureCapacity(shared.Len() + messageAttrs(m))
+	shared.CopyTo(attrs)
 	putMessage(attrs, m, o)
 }
 
 // appendReceive adds the per-message receive span.
-func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *origin, names *spanNames) {
+func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *origin, names *perDest) {
 	s := spans.AppendEmpty()
 	s.SetSpanID(ReceiveSpanID(m.ConsumerGroup, m.Identity))
 	hasCreation := !o.spanID.IsEmpty()
@@ -306,19 +308,17 @@ func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *o
 	s.SetKind(ptrace.SpanKindClient)
 	s.SetStartTimestamp(o.start)
 	s.SetEndTimestamp(o.end)
+	shared := names.recvAttrs.get(m, semconv.MessagingOperationTypeReceive, "receive", true)
 	attrs := s.Attributes()
-	attrs.EnsureCapacity(destinationAttrs(m) + 1 + messageAttrs(m) + len(o.baggage))
-	putDestination(attrs, m, semconv.MessagingOperationTypeReceive, "receive")
-	if m.ConsumerGroup != "" {
-		attrs.PutStr(string(semconv.MessagingConsumerGroupNameKey), m.ConsumerGroup)
-	}
+	attrs.EnsureCapacity(shared.Len() + messageAttrs(m) + len(o.baggage))
+	shared.CopyTo(attrs)
 	putMessage(attrs, m, o)
 	putBaggage(attrs, o.baggage)
 }
 
 // buildBatches adds one receive span per destination/partition of msgs,
 // linked to each kept message's creation context.
-func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f *Faults, names *spanNames) {
+func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f *Faults, names *perDest) {
 	origins := make([]origin, len(msgs))
 	for i := range msgs {
 		origins[i] = b.origin(&msgs[i], f)
@@ -410,23 +410,55 @@ func flags(remote bool) uint32 {
 	return flagsLocal
 }
 
-// spanNames remembers the names built for the last destination: the
-// messages of one delivery share it, so a name is built once, not per span.
-type spanNames struct {
-	sendDest, sendName string
-	recvDest, recvName string
+// perDest remembers, for the last destination seen, what its spans share:
+// the span names, and the attributes that say where and how the message
+// was seen. The messages of one delivery share a destination, so names are
+// built once per delivery, and each span copies the shared attributes
+// (pcommon.Map.CopyTo) instead of putting them one by one, which would look
+// every key up in the map first.
+type perDest struct {
+	sendDest, sendName   string
+	recvDest, recvName   string
+	sendAttrs, recvAttrs attrTemplate
 }
 
-func (n *spanNames) send(dest string) string {
+func (n *perDest) send(dest string) string {
 	if n.sendName == "" || n.sendDest != dest {
 		n.sendDest, n.sendName = dest, "send "+dest
 	}
 	return n.sendName
 }
 
-func (n *spanNames) receive(dest string) string {
+func (n *perDest) receive(dest string) string {
 	if n.recvName == "" || n.recvDest != dest {
 		n.recvDest, n.recvName = dest, "receive "+dest
 	}
 	return n.recvName
+}
+
+// attrTemplate holds the destination attributes of one kind of span (send or
+// receive) for the message fields they come from.
+type attrTemplate struct {
+	system, dest, partition, group, address string
+	port                                    int
+	attrs                                   pcommon.Map
+	ok                                      bool
+}
+
+// get returns the template for m, rebuilding it when m's destination differs
+// from the last one's. withGroup adds messaging.consumer.group.name (receive
+// spans only).
+func (t *attrTemplate) get(m *message.Message, opType attribute.KeyValue, opName string, withGroup bool) pcommon.Map {
+	if t.ok && t.system == m.System && t.dest == m.Destination && t.partition == m.Partition &&
+		t.group == m.ConsumerGroup && t.address == m.ServerAddress && t.port == m.ServerPort {
+		return t.attrs
+	}
+	*t = attrTemplate{system: m.System, dest: m.Destination, partition: m.Partition, group: m.ConsumerGroup,
+		address: m.ServerAddress, port: m.ServerPort, attrs: pcommon.NewMap(), ok: true}
+	t.attrs.EnsureCapacity(destinationAttrs(m) + 1)
+	putDestination(t.attrs, m, opType, opName)
+	if withGroup && m.ConsumerGroup != "" {
+		t.attrs.PutStr(string(semconv.MessagingConsumerGroupNameKey), m.ConsumerGroup)
+	}
+	return t.attrs
 }
