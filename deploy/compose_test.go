@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -257,6 +258,7 @@ func TestComposeAddressesResolve(t *testing.T) {
 	gw := readYAML(t, gatewayConfig)
 	refs := []reference{
 		{"otelcol-msg exporters::otlp_grpc/tempo", digString(t, gw, "exporters", "otlp_grpc/tempo", "endpoint")},
+		{"otelcol-msg exporters::otlp_http/prometheus", digString(t, gw, "exporters", "otlp_http/prometheus", "metrics_endpoint")},
 		{"otelcol-msg receivers::msgtrace::rabbitmq", digString(t, gw, "receivers", "msgtrace", "rabbitmq", "endpoint")},
 	}
 	brokers, ok := dig(gw, "receivers", "msgtrace", "kafka", "brokers")
@@ -302,7 +304,8 @@ func TestComposeAddressesResolve(t *testing.T) {
 		}
 	}
 
-	// The gateway's scrape targets cover both of its metrics ports.
+	// Prometheus scrapes the gateway's own telemetry, and nothing else of it:
+	// the span metrics are pushed.
 	var scraped []int
 	for _, r := range refs {
 		if host, p := hostPort(t, r.addr); host == "otelcol-msg" && strings.HasPrefix(r.from, "prometheus") {
@@ -311,9 +314,100 @@ func TestComposeAddressesResolve(t *testing.T) {
 	}
 	cfgPorts := collectorListenPorts(t, gw)
 	for p, what := range cfgPorts {
-		if (what == "prometheus exporter" || what == "self-telemetry") && !slices.Contains(scraped, p) {
+		if what == "self-telemetry" && !slices.Contains(scraped, p) {
 			t.Errorf("prometheus does not scrape the gateway's %s on %d", what, p)
 		}
+	}
+	for _, p := range scraped {
+		if cfgPorts[p] != "self-telemetry" {
+			t.Errorf("prometheus scrapes otelcol-msg:%d, which is not the gateway's own telemetry (%v)", p, cfgPorts)
+		}
+	}
+}
+
+// hasFlag reports whether args hold the boolean flag -name or --name.
+func hasFlag(args []string, name string) bool {
+	return slices.Contains(args, "-"+name) || slices.Contains(args, "--"+name)
+}
+
+// features are the --enable-feature values of a Prometheus command line.
+func features(args []string) []string {
+	var out []string
+	for i, a := range args {
+		v, ok := strings.CutPrefix(a, "--enable-feature=")
+		if !ok && a == "--enable-feature" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if ok {
+			out = append(out, strings.Split(v, ",")...)
+		}
+	}
+	return out
+}
+
+// The RED metrics of span_metrics and service_graph reach Prometheus by
+// push: every pipeline they feed exports with otlp_http to the compose
+// Prometheus's OTLP receiver, which is on, keeps exemplars when span_metrics
+// makes them, and names the series as the dashboard queries them.
+func TestComposeRedMetricsReachPrometheus(t *testing.T) {
+	c := readCompose(t)
+	gw := readYAML(t, gatewayConfig)
+	prom := c.Services["prometheus"]
+	listen := listenPorts(t, c)
+
+	pipelines, _ := dig(gw, "service", "pipelines")
+	fed := map[string]bool{}
+	for name, p := range pipelines.(map[string]any) {
+		receivers, _ := dig(p, "receivers")
+		var connectors []string
+		for _, r := range receivers.([]any) {
+			if _, ok := dig(gw, "connectors", r.(string)); ok {
+				connectors = append(connectors, r.(string))
+			}
+		}
+		if len(connectors) == 0 {
+			continue
+		}
+		exporters, _ := dig(p, "exporters")
+		if len(exporters.([]any)) == 0 {
+			t.Errorf("pipeline %s: %v export nowhere", name, connectors)
+		}
+		for _, e := range exporters.([]any) {
+			id := e.(string)
+			if typ, _, _ := strings.Cut(id, "/"); typ != "otlp_http" {
+				t.Errorf("pipeline %s exports %v with %s, want an otlp_http exporter to Prometheus", name, connectors, id)
+				continue
+			}
+			ep := withEnvDefaults(digString(t, gw, "exporters", id, "metrics_endpoint"))
+			u, err := url.Parse(ep)
+			if err != nil {
+				t.Fatalf("exporters::%s::metrics_endpoint %q: %v", id, ep, err)
+			}
+			host, p := hostPort(t, ep)
+			if u.Scheme != "http" || host != "prometheus" || !slices.Contains(listen["prometheus"], p) || u.Path != otlpMetricsPath {
+				t.Errorf("exporters::%s::metrics_endpoint is %s, want http://prometheus:%v%s (the compose Prometheus's OTLP receiver)",
+					id, ep, listen["prometheus"], otlpMetricsPath)
+			}
+		}
+		for _, conn := range connectors {
+			fed[conn] = true
+		}
+	}
+	for _, conn := range []string{"span_metrics", "service_graph"} {
+		if !fed[conn] {
+			t.Errorf("no pipeline takes the metrics of connector %s", conn)
+		}
+	}
+
+	if !hasFlag(prom.Command, "web.enable-otlp-receiver") {
+		t.Errorf("prometheus runs %v without --web.enable-otlp-receiver: %s answers 404", prom.Command, otlpMetricsPath)
+	}
+	if on, _ := dig(gw, "connectors", "span_metrics", "exemplars", "enabled"); on == true && !slices.Contains(features(prom.Command), "exemplar-storage") {
+		t.Errorf("span_metrics makes exemplars, but prometheus runs %v without --enable-feature=exemplar-storage", prom.Command)
+	}
+	promCfg := readYAML(t, mountSource(t, prom, mustFlag(t, prom.Command, "config.file")))
+	if s, ok := dig(promCfg, "otlp", "translation_strategy"); ok && s != "UnderscoreEscapingWithSuffixes" {
+		t.Errorf("prometheus translates OTLP names with %v; the dashboard queries UnderscoreEscapingWithSuffixes names", s)
 	}
 }
 

@@ -116,8 +116,8 @@ func TestDashboardDataSources(t *testing.T) {
 }
 
 // spanMetricsSeries derives the Prometheus names and labels of the gateway's
-// span_metrics connector from its config, as the prometheus exporter writes
-// them (dots to underscores, unit and type suffixes).
+// span_metrics connector from its config, as Prometheus's OTLP receiver
+// stores what the connector pushes (promMetricName, promLabelName).
 func spanMetricsSeries(t *testing.T) (names, labels []string) {
 	t.Helper()
 	cfg := readYAML(t, gatewayConfig)
@@ -129,20 +129,35 @@ func spanMetricsSeries(t *testing.T) (names, labels []string) {
 	if v, ok := dig(sm, "namespace"); ok {
 		ns = v.(string)
 	}
-	unit := "milliseconds"
-	if v, ok := dig(sm, "histogram", "unit"); ok && v == "s" {
-		unit = "seconds"
+	unit := "ms"
+	if v, ok := dig(sm, "histogram", "unit"); ok {
+		unit = v.(string)
 	}
-	prefix := strings.ReplaceAll(ns, ".", "_") + "_"
-	names = []string{prefix + "calls_total"}
+	calls, err := promMetricName(ns+".calls", "", promCounter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	duration, err := promMetricName(ns+".duration", unit, promOther)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = []string{calls}
 	for _, s := range []string{"bucket", "sum", "count"} {
-		names = append(names, prefix+"duration_"+unit+"_"+s)
+		names = append(names, duration+"_"+s)
 	}
 	// The connector's fixed dimensions, then the configured ones.
-	labels = []string{"service_name", "span_name", "span_kind", "status_code", "collector_instance_id", "le"}
+	keys := []string{"service.name", "span.name", "span.kind", "status.code", "collector.instance.id"}
 	dims, _ := dig(sm, "dimensions")
 	for _, d := range dims.([]any) {
-		labels = append(labels, strings.ReplaceAll(digString(t, d, "name"), ".", "_"))
+		keys = append(keys, digString(t, d, "name"))
+	}
+	labels = []string{"le"}
+	for _, k := range keys {
+		l, err := promLabelName(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels = append(labels, l)
 	}
 	return names, labels
 }

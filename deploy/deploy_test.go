@@ -177,8 +177,8 @@ func port(t *testing.T, addr string) int {
 }
 
 // collectorListenPorts are the ports a collector config listens on: the OTLP
-// receiver, health_check, the prometheus exporter and the self-telemetry
-// reader.
+// receiver, health_check and the self-telemetry reader. (Its span metrics
+// are pushed, so no exporter listens.)
 func collectorListenPorts(t *testing.T, cfg map[string]any) map[int]string {
 	t.Helper()
 	ports := map[int]string{}
@@ -195,9 +195,6 @@ func collectorListenPorts(t *testing.T, cfg map[string]any) map[int]string {
 	}
 	if ep, ok := dig(cfg, "extensions", "health_check", "endpoint"); ok {
 		add("health_check", port(t, ep.(string)))
-	}
-	if ep, ok := dig(cfg, "exporters", "prometheus", "endpoint"); ok {
-		add("prometheus exporter", port(t, ep.(string)))
 	}
 	if readers, ok := dig(cfg, "service", "telemetry", "metrics", "readers"); ok {
 		for _, r := range readers.([]any) {

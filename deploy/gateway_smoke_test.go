@@ -214,9 +214,10 @@ func slicesContainsFunc(s []sample, f func(sample) bool) bool {
 
 // TestGatewayConfigEndToEnd runs the real binary with the compose gateway's
 // config, its addresses moved to this host (an in-process Kafka, a fake
-// Tempo, free ports), feeds it messages and an application's spans, and
-// checks that the spans reach Tempo and that every series the Messaging
-// dashboard queries is there, with the labels it groups by.
+// Tempo, a fake Prometheus OTLP receiver, free ports), feeds it messages and
+// an application's spans, and checks that the spans reach Tempo and that
+// every series the Messaging dashboard queries is there, with the labels it
+// groups by, and with exemplars that lead back to the trace.
 func TestGatewayConfigEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the collector and an in-process Kafka")
@@ -231,8 +232,9 @@ func TestGatewayConfigEndToEnd(t *testing.T) {
 	}
 	defer kafka.Close()
 	tempo, tempoAddr := startFakeTempo(t)
+	prom, promURL := startFakePrometheus(t)
 
-	ports, err := harness.FreePorts(6)
+	ports, err := harness.FreePorts(5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +249,6 @@ receivers:
     protocols:
       grpc: {endpoint: %q}
       http: {endpoint: %q}
-exporters:
-  prometheus: {endpoint: %q}
 connectors:
   span_metrics: {metrics_flush_interval: 1s}
   service_graph: {metrics_flush_interval: 1s}
@@ -259,7 +259,7 @@ service:
         - pull:
             exporter:
               prometheus: {host: 127.0.0.1, port: %d, without_scope_info: true, without_units: true, without_type_suffix: true}
-`, addr(0), addr(1), addr(2), addr(3), ports[4])
+`, addr(0), addr(1), addr(2), ports[3])
 	dir := t.TempDir()
 	overridesPath := filepath.Join(dir, "overrides.yaml")
 	if err := os.WriteFile(overridesPath, []byte(overrides), 0o600); err != nil {
@@ -275,9 +275,10 @@ service:
 		Env: []string{
 			"KAFKA_BROKERS=" + kafka.Brokers()[0],
 			"TEMPO_OTLP_ENDPOINT=" + tempoAddr,
+			"PROMETHEUS_OTLP_METRICS_ENDPOINT=" + promURL,
 			// Nothing listens there: the RabbitMQ tap must keep retrying
 			// without holding the rest of the gateway back.
-			"RABBITMQ_ENDPOINT=amqp://" + addr(5),
+			"RABBITMQ_ENDPOINT=amqp://" + addr(4),
 		},
 		LogPath: filepath.Join(dir, "otelcol-msg.log"),
 	})
@@ -337,18 +338,26 @@ service:
 	}
 
 	queries := dashboardQueries(t, readDashboard(t))
+	spanNames, _ := spanMetricsSeries(t)
+	latency, exemplarLabel := spanNames[1], exemplarTraceIDLabel(t)
 	var unmet []string
 	for {
 		span, arrived := tempo.receiveSpan(traceID)
-		var samples []sample
-		for _, p := range []int{3, 4} {
-			s, err := scrape(ctx, "http://"+addr(p)+"/metrics")
-			if err != nil && ctx.Err() == nil {
-				t.Fatalf("scrape %s: %v", addr(p), err)
-			}
-			samples = append(samples, s...)
+		// The span metrics as Prometheus stores what the gateway pushed, and
+		// the gateway's own telemetry as Prometheus scrapes it.
+		if errs := prom.errors(); len(errs) > 0 {
+			t.Fatalf("Prometheus's OTLP receiver would refuse the gateway's metrics:\n%s", strings.Join(errs, "\n"))
 		}
+		samples := prom.samples()
+		own, err := scrape(ctx, "http://"+addr(3)+"/metrics")
+		if err != nil && ctx.Err() == nil {
+			t.Fatalf("scrape %s: %v", addr(3), err)
+		}
+		samples = append(samples, own...)
 		unmet = append(unmetQueries(queries, samples), unmetQueries(serviceMapQueries, samples)...)
+		if !prom.hasExemplar(latency, exemplarLabel, traceID) {
+			unmet = append(unmet, fmt.Sprintf("%s: no exemplar with %s=%s for Grafana's trace link", latency, exemplarLabel, traceID))
+		}
 		if arrived && len(unmet) == 0 {
 			if got := span.ParentSpanID().String(); got != "00f067aa0ba902b7" {
 				t.Errorf("receive span's parent %s, want the producer's span 00f067aa0ba902b7", got)
@@ -376,6 +385,26 @@ service:
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// exemplarTraceIDLabel is the exemplar label from which Grafana's Prometheus
+// data source opens a trace in Tempo.
+func exemplarTraceIDLabel(t *testing.T) string {
+	t.Helper()
+	ds := readYAML(t, "grafana/provisioning/datasources/datasources.yaml")
+	list, _ := dig(ds, "datasources")
+	for _, d := range list.([]any) {
+		if digString(t, d, "type") != "prometheus" {
+			continue
+		}
+		dests, ok := dig(d, "jsonData", "exemplarTraceIdDestinations")
+		if !ok || len(dests.([]any)) == 0 {
+			t.Fatal("the Prometheus data source links no exemplar to a trace")
+		}
+		return digString(t, dests.([]any)[0], "name")
+	}
+	t.Fatal("no Prometheus data source")
+	return ""
 }
 
 var logError = regexp.MustCompile(`"error": "((?:[^"\\]|\\.)*)"`)

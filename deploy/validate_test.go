@@ -17,12 +17,13 @@ import (
 // its default, so validate also proves the placeholders resolve and type
 // correctly. A new placeholder without an entry here fails the test.
 var testEnv = map[string]string{
-	"KAFKA_BROKERS":              "10.0.0.1:19092",
-	"RABBITMQ_ENDPOINT":          "amqps://10.0.0.2:5671",
-	"RABBITMQ_USERNAME":          "otelcol-msg",
-	"RABBITMQ_PASSWORD":          "secret",
-	"TEMPO_OTLP_ENDPOINT":        "10.0.0.3:24317",
-	"OTELCOL_MSG_SAMPLING_RATIO": "0.25",
+	"KAFKA_BROKERS":                    "10.0.0.1:19092",
+	"RABBITMQ_ENDPOINT":                "amqps://10.0.0.2:5671",
+	"RABBITMQ_USERNAME":                "otelcol-msg",
+	"RABBITMQ_PASSWORD":                "secret",
+	"TEMPO_OTLP_ENDPOINT":              "10.0.0.3:24317",
+	"OTELCOL_MSG_SAMPLING_RATIO":       "0.25",
+	"PROMETHEUS_OTLP_METRICS_ENDPOINT": "https://10.0.0.4:9443/api/v1/otlp/v1/metrics",
 }
 
 // collectorConfigs are the configs `otelcol-msg validate` must accept: every
@@ -151,7 +152,7 @@ func normalizeAddresses(v any) any {
 	case string:
 		// Keep a placeholder's name, drop its default (an address).
 		s := envPlaceholder.ReplaceAllString(v, "${env:$1}")
-		for _, h := range []string{"0.0.0.0", "kafka", "rabbitmq", "tempo"} {
+		for _, h := range []string{"0.0.0.0", "kafka", "rabbitmq", "tempo", "prometheus"} {
 			s = strings.ReplaceAll(s, h+":", "localhost:")
 		}
 		if s == "0.0.0.0" {

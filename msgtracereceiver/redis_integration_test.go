@@ -1,11 +1,9 @@
 package msgtracereceiver
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
@@ -33,10 +31,9 @@ func fastStreamEnvelope(c brokerCase) string {
 func TestRedisReceiver(t *testing.T) {
 	sourcetest.RequireReachable(t, "Redis", sourcetest.RedisAddr)
 	c := sourcetest.RedisClient(t, sourcetest.RedisAddr)
-	ctx := context.Background()
 	channel := sourcetest.Unique("orders")
 	stream := sourcetest.Unique("ledger")
-	t.Cleanup(func() { c.Del(context.Background(), stream) })
+	t.Cleanup(func() { c.Del(stream) })
 
 	cfg := createDefaultConfig().(*Config)
 	r := redissource.NewDefaultConfig()
@@ -49,10 +46,10 @@ func TestRedisReceiver(t *testing.T) {
 	sink := new(consumertest.TracesSink)
 	startReceiver(t, cfg, sink)
 
-	publish := func(bc brokerCase) { require.NoError(t, c.Publish(ctx, channel, fastStreamEnvelope(bc)).Err()) }
+	publish := func(bc brokerCase) { require.NoError(t, c.Publish(channel, fastStreamEnvelope(bc))) }
 	entries := map[string]string{}
 	add := func(bc brokerCase) {
-		id, err := c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"__data__": fastStreamEnvelope(bc)}}).Result()
+		id, err := c.XAdd(stream, "__data__", fastStreamEnvelope(bc))
 		require.NoError(t, err)
 		entries[bc.id] = id
 	}

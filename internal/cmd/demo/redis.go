@@ -7,8 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/gomodule/redigo/redis"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -19,7 +18,7 @@ const redisAddr = "127.0.0.1:6379"
 // with XREAD from its start.
 type redisBroker struct {
 	channel, stream string
-	c               *redis.Client
+	c               redis.Conn
 }
 
 func newRedis(run string) *redisBroker {
@@ -30,12 +29,33 @@ func (*redisBroker) name() string  { return "redis" }
 func (*redisBroker) title() string { return "Redis" }
 func (*redisBroker) addr() string  { return redisAddr }
 
+// dialRedis opens the demo's connection; the demo sends one command at a time.
+func dialRedis(ctx context.Context) (redis.Conn, error) {
+	return redis.DialContext(ctx, "tcp", redisAddr, redis.DialConnectTimeout(5*time.Second),
+		redis.DialReadTimeout(5*time.Second), redis.DialWriteTimeout(5*time.Second))
+}
+
+// do runs one command, given up when ctx ends. A connection that a timeout
+// or an ended context closed is replaced first.
+func (r *redisBroker) do(ctx context.Context, cmd string, args ...any) (any, error) {
+	if r.c.Err() != nil {
+		_ = r.c.Close()
+		c, err := dialRedis(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		r.c = c
+	}
+	return redis.DoContext(r.c, ctx, cmd, args...)
+}
+
 func (r *redisBroker) setup(ctx context.Context) (string, error) {
-	r.c = redis.NewClient(&redis.Options{
-		Addr:                     redisAddr,
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	})
-	if err := r.c.Ping(ctx).Err(); err != nil {
+	c, err := dialRedis(ctx)
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	r.c = c
+	if _, err := r.do(ctx, "PING"); err != nil {
 		return "", fmt.Errorf("ping: %w", err)
 	}
 	return fmt.Sprintf("Pub/Sub channel %q and stream %q", r.channel, r.stream), nil
@@ -53,8 +73,16 @@ func (r *redisBroker) env() []string {
 // no wait: the tap reads it from its first entry.
 func (r *redisBroker) waitTap(ctx context.Context) error {
 	return waitUntil(ctx, 50*time.Millisecond, "the Redis tap never subscribed to "+r.channel, func(ctx context.Context) (bool, error) {
-		n, err := r.c.PubSubNumSub(ctx, r.channel).Result()
-		return err == nil && n[r.channel] > 0, err
+		// PUBSUB NUMSUB replies [channel, subscribers].
+		reply, err := redis.Values(r.do(ctx, "PUBSUB", "NUMSUB", r.channel))
+		if err != nil {
+			return false, err
+		}
+		var n int
+		if len(reply) == 2 {
+			n, err = redis.Int(reply[1], nil)
+		}
+		return err == nil && n > 0, err
 	})
 }
 
@@ -80,18 +108,18 @@ func (r *redisBroker) traffic(ctx context.Context, out io.Writer, a *app, exp *e
 	}
 
 	env, done := envelope(r.channel, "user_id=42", []byte(`{"note":"order 10 is on its way"}`))
-	err := r.c.Publish(ctx, r.channel, env).Err()
+	_, err := r.do(ctx, "PUBLISH", r.channel, env)
 	done(err)
 	if err != nil {
 		return fmt.Errorf("Redis PUBLISH to %s: %w", r.channel, err)
 	}
 	env, done = envelope(r.stream, "tenant=initech", []byte(`{"order":10}`))
-	err = r.c.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, Values: map[string]any{"__data__": env}}).Err()
+	_, err = r.do(ctx, "XADD", r.stream, "*", "__data__", env)
 	done(err)
 	if err != nil {
 		return fmt.Errorf("Redis XADD to %s: %w", r.stream, err)
 	}
-	if err := r.c.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, Values: []any{"order", "11", "source", "legacy-billing"}}).Err(); err != nil {
+	if _, err := r.do(ctx, "XADD", r.stream, "*", "order", "11", "source", "legacy-billing"); err != nil {
 		return fmt.Errorf("Redis XADD to %s: %w", r.stream, err)
 	}
 	fmt.Fprintf(out, "  faststream app: published to Redis channel %q and added to stream %q; an uninstrumented producer added one more entry\n",
@@ -108,7 +136,7 @@ func (r *redisBroker) close() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = r.c.Del(ctx, r.stream).Err()
+	_, _ = r.do(ctx, "DEL", r.stream) // also when the demo's context ended
 	_ = r.c.Close()
 }
 

@@ -63,7 +63,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.MsgtraceReceiverFaults, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_faults",
-		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope (Redis). The message still yields spans. [Development]"),
+		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis). The message still yields spans. [Development]"),
 		metric.WithUnit("{fault}"),
 	)
 	errs = errors.Join(errs, err)

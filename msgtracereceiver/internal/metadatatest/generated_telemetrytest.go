@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 func AssertEqualMsgtraceReceiverFaults(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_faults",
-		Description: "Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope (Redis). The message still yields spans. [Development]",
+		Description: "Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis). The message still yields spans. [Development]",
 		Unit:        "{fault}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

@@ -1,8 +1,8 @@
 // Package redissource taps Redis for the msgtrace receiver, with
-// github.com/redis/go-redis/v9: Pub/Sub channels and patterns, and Streams
-// read with XREAD, which never removes or claims an entry. Lists are not
-// tapped: the only way to see a list message is to pop it, taking it from
-// the application.
+// github.com/gomodule/redigo (one plain connection per reader, RESP2):
+// Pub/Sub channels and patterns, and Streams read with XREAD, which never
+// removes or claims an entry. Lists are not tapped: the only way to see a
+// list message is to pop it, taking it from the application.
 //
 // Redis messages have no headers: FastStream wraps them in an envelope,
 // decoded by fsenvelope.

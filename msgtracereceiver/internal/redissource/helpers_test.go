@@ -3,7 +3,6 @@ package redissource
 import (
 	"testing"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -20,17 +19,20 @@ const serverAddr = sourcetest.RedisAddr
 func requireServer(t *testing.T) { sourcetest.RequireReachable(t, "Redis", serverAddr) }
 
 // producer is the application side of a test.
-func producer(t *testing.T) *redis.Client { return sourcetest.RedisClient(t, serverAddr) }
+func producer(t *testing.T) *sourcetest.Redis { return sourcetest.RedisClient(t, serverAddr) }
 
 // startSource starts a source whose connections carry a name of the test's
-// own, which it returns.
-func startSource(t *testing.T, cfg *Config, rec *sourcetest.Recorder) (message.Source, string) {
+// own, which it returns; tune, if any, changes the source before it starts.
+func startSource(t *testing.T, cfg *Config, rec *sourcetest.Recorder, tune ...func(*source)) (message.Source, string) {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	src, err := New(cfg, rec.Settings(t))
 	require.NoError(t, err)
 	name := sourcetest.Unique("msgtrace-test")
 	src.(*source).clientName = name
+	for _, f := range tune {
+		f(src.(*source))
+	}
 	sourcetest.Start(t, src, rec)
 	return src, name
 }

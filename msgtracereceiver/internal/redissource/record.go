@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
@@ -27,6 +27,7 @@ const (
 const (
 	faultEnvelope  = "envelope"  // a FastStream envelope that could not be read in full
 	faultTimestamp = "timestamp" // a stream entry ID without a millisecond time
+	faultFields    = "fields"    // stream entry fields that are not name/value pairs of strings
 )
 
 // headers is what the source reads of a message's headers.
@@ -36,11 +37,16 @@ type headers interface {
 
 // fieldHeaders are the fields of a stream entry without an envelope: a
 // producer other than FastStream may put traceparent there directly.
-type fieldHeaders map[string]any
+type fieldHeaders []string
 
+// Get returns the value of the first field named key.
 func (f fieldHeaders) Get(key string) (string, bool) {
-	v, ok := f[key].(string)
-	return v, ok
+	for i := 0; i+1 < len(f); i += 2 {
+		if f[i] == key {
+			return f[i+1], true
+		}
+	}
+	return "", false
 }
 
 func header(h headers, key string) string {
@@ -61,7 +67,7 @@ type fault struct {
 // message identity of its own: FastStream's message_id header names it, or
 // else the tap's observation (tap).
 func fromPubSub(m *redis.Message, tap string) (message.Message, []fault) {
-	env, err := fsenvelope.Decode(m.Payload)
+	env, err := fsenvelope.Decode(m.Data)
 	var faults []fault
 	if err != nil {
 		faults = append(faults, fault{faultEnvelope, err})
@@ -88,22 +94,25 @@ func fromPubSub(m *redis.Message, tap string) (message.Message, []fault) {
 
 // fromStream builds the message of a stream entry: the stream and entry ID
 // name it, and the entry ID holds its time.
-func fromStream(db int, stream string, e *redis.XMessage) (message.Message, []fault) {
+func fromStream(db int, stream string, e *entry) (message.Message, []fault) {
 	var (
 		faults []fault
 		h      headers
 		size   int
 	)
-	if data, ok := e.Values[dataField].(string); ok {
+	if e.fault != nil {
+		faults = append(faults, fault{faultFields, e.fault})
+	}
+	if data, ok := fieldHeaders(e.Fields).Get(dataField); ok {
 		env, err := fsenvelope.Decode(data)
 		if err != nil {
 			faults = append(faults, fault{faultEnvelope, err})
 		}
 		h, size = env, env.BodySize
 	} else {
-		h = fieldHeaders(e.Values)
-		for k, v := range e.Values {
-			size += len(k) + len(fmt.Sprint(v))
+		h = fieldHeaders(e.Fields)
+		for _, f := range e.Fields {
+			size += len(f)
 		}
 	}
 	msg := base(h, size)

@@ -1,10 +1,11 @@
 package redissource
 
 import (
+	"errors"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -25,8 +26,8 @@ func TestFromPubSub(t *testing.T) {
 	}{
 		{
 			name: "binary envelope",
-			msg: &redis.Message{Channel: "orders", Payload: binary(
-				"message_id", "m-1", "correlation_id", "c-1", "traceparent", tp, "tracestate", "a=1", "baggage", "k=v")("body")},
+			msg: &redis.Message{Channel: "orders", Data: []byte(binary(
+				"message_id", "m-1", "correlation_id", "c-1", "traceparent", tp, "tracestate", "a=1", "baggage", "k=v")("body"))},
 			want: message.Message{
 				System: System, Destination: "orders", Identity: "redis/channel/orders/id/m-1", ID: "m-1", ConversationID: "c-1",
 				BodySize: 4, TraceParent: tp, TraceState: "a=1", Baggage: "k=v",
@@ -35,7 +36,7 @@ func TestFromPubSub(t *testing.T) {
 		{
 			name: "legacy JSON envelope through a pattern",
 			msg: &redis.Message{Channel: "orders:eu", Pattern: "orders:*",
-				Payload: `{"data": "xy", "headers": {"correlation_id": "c-2", "traceparent": "` + tp + `"}}`},
+				Data: []byte(`{"data": "xy", "headers": {"correlation_id": "c-2", "traceparent": "` + tp + `"}}`)},
 			want: message.Message{
 				System: System, Destination: "orders:eu", Identity: "redis/channel/orders:eu/tap/t-1", ConversationID: "c-2",
 				BodySize: 2, TraceParent: tp, Attributes: []attribute.KeyValue{semconv.MessagingDestinationTemplate("orders:*")},
@@ -43,12 +44,12 @@ func TestFromPubSub(t *testing.T) {
 		},
 		{
 			name: "raw message from another client",
-			msg:  &redis.Message{Channel: "a/b", Payload: "hello"},
+			msg:  &redis.Message{Channel: "a/b", Data: []byte("hello")},
 			want: message.Message{System: System, Destination: "a/b", Identity: "redis/channel/a%2Fb/tap/t-1", BodySize: 5},
 		},
 		{
 			name:       "truncated binary envelope: still a message, and a fault",
-			msg:        &redis.Message{Channel: "c", Payload: binary("traceparent", tp)("x")[:12]},
+			msg:        &redis.Message{Channel: "c", Data: []byte(binary("traceparent", tp)("x")[:12])},
 			want:       message.Message{System: System, Destination: "c", Identity: "redis/channel/c/tap/t-1", BodySize: 12},
 			wantFaults: []string{faultEnvelope},
 		},
@@ -65,13 +66,13 @@ func TestFromPubSub(t *testing.T) {
 func TestFromStream(t *testing.T) {
 	tests := []struct {
 		name       string
-		entry      redis.XMessage
+		entry      entry
 		want       message.Message
 		wantFaults []string
 	}{
 		{
 			name:  "FastStream entry: envelope in __data__",
-			entry: redis.XMessage{ID: "1700000000123-4", Values: map[string]any{dataField: binary("message_id", "m-1", "traceparent", tp)("body")}},
+			entry: entry{ID: "1700000000123-4", Fields: []string{dataField, binary("message_id", "m-1", "traceparent", tp)("body")}},
 			want: message.Message{
 				System: System, Destination: "s", Identity: "redis/2/stream/s/1700000000123-4", ID: "m-1",
 				Timestamp: time.UnixMilli(1700000000123), BodySize: 4, TraceParent: tp,
@@ -79,7 +80,7 @@ func TestFromStream(t *testing.T) {
 		},
 		{
 			name:  "plain fields: context read from them, the entry ID is the id",
-			entry: redis.XMessage{ID: "1700000000123-5", Values: map[string]any{"traceparent": tp, "n": "1"}},
+			entry: entry{ID: "1700000000123-5", Fields: []string{"traceparent", tp, "n", "1"}},
 			want: message.Message{
 				System: System, Destination: "s", Identity: "redis/2/stream/s/1700000000123-5", ID: "1700000000123-5",
 				Timestamp: time.UnixMilli(1700000000123), BodySize: len("traceparent") + len(tp) + 2, TraceParent: tp,
@@ -87,11 +88,20 @@ func TestFromStream(t *testing.T) {
 		},
 		{
 			name:  "broken envelope",
-			entry: redis.XMessage{ID: "1-0", Values: map[string]any{dataField: "\x89BIN\r\n\x1a\n\x00\x02" + string(make([]byte, 10))}},
+			entry: entry{ID: "1-0", Fields: []string{dataField, "\x89BIN\r\n\x1a\n\x00\x02" + string(make([]byte, 10))}},
 			want: message.Message{
 				System: System, Destination: "s", Identity: "redis/2/stream/s/1-0", ID: "1-0", Timestamp: time.UnixMilli(1), BodySize: 20,
 			},
 			wantFaults: []string{faultEnvelope},
+		},
+		{
+			name:  "fields of another shape: the pairs that were read, and a fault",
+			entry: entry{ID: "1700000000123-6", Fields: []string{"traceparent", tp}, fault: errors.New("3 field names and values, want pairs")},
+			want: message.Message{
+				System: System, Destination: "s", Identity: "redis/2/stream/s/1700000000123-6", ID: "1700000000123-6",
+				Timestamp: time.UnixMilli(1700000000123), BodySize: len("traceparent") + len(tp), TraceParent: tp,
+			},
+			wantFaults: []string{faultFields},
 		},
 	}
 	for _, tt := range tests {
@@ -111,10 +121,13 @@ func TestEntryTime(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestFieldHeadersIgnoreNonStrings(t *testing.T) {
-	h := fieldHeaders{"traceparent": 12}
-	_, ok := h.Get("traceparent")
-	assert.False(t, ok)
+func TestFieldHeadersGet(t *testing.T) {
+	h := fieldHeaders{"n", "traceparent", "traceparent", tp, "traceparent", "second", "baggage"}
+	v, ok := h.Get("traceparent")
+	assert.True(t, ok)
+	assert.Equal(t, tp, v, "names only, the first of a repeated name")
+	_, ok = h.Get("baggage")
+	assert.False(t, ok, "a name without its value")
 	var env fsenvelope.Envelope
 	assert.Empty(t, header(env, "traceparent"))
 }

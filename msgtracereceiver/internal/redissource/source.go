@@ -12,8 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/gomodule/redigo/redis"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
@@ -21,16 +20,20 @@ import (
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
-// healthCheck is how long a quiet Pub/Sub connection waits before a PING
-// proves it is still there (a dead peer otherwise goes unnoticed).
-const healthCheck = 30 * time.Second
-
 type source struct {
 	cfg  *Config
 	set  message.Settings
 	log  *zap.Logger
 	host string
 	port int
+	// tls is the client TLS config; nil for plaintext.
+	tls *tls.Config
+	// healthCheck is how often a Pub/Sub connection sends PING, so that a
+	// dead peer is noticed on a quiet connection.
+	healthCheck time.Duration
+	// ioTimeout bounds one write, and one reply to a command that does not
+	// block; XREAD BLOCK waits that long more than its block.
+	ioTimeout time.Duration
 
 	// clientName is set with CLIENT SETNAME, so operators (and tests) can
 	// find the tap's connections in CLIENT LIST.
@@ -53,45 +56,41 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 		return nil, fmt.Errorf("redis: endpoint port %q: %w", p, err)
 	}
 	return &source{
-		cfg:        cfg,
-		set:        set,
-		log:        set.Logger,
-		host:       host,
-		port:       port,
-		clientName: "otelcol-msg-msgtrace",
-		tapSession: rand.Text(),
+		cfg:         cfg,
+		set:         set,
+		log:         set.Logger,
+		host:        host,
+		port:        port,
+		clientName:  "otelcol-msg-msgtrace",
+		tapSession:  rand.Text(),
+		healthCheck: 30 * time.Second,
+		ioTimeout:   5 * time.Second,
 	}, nil
 }
 
 // Start connects in the background and returns at once.
 func (s *source) Start(_ context.Context, host component.Host) error {
-	opts, err := s.options()
-	if err != nil {
-		return fmt.Errorf("redis: %w", err)
+	if s.cfg.TLS != nil {
+		tlsCfg, err := s.cfg.TLS.LoadTLSConfig(context.Background())
+		if err != nil {
+			return fmt.Errorf("redis: tls: %w", err)
+		}
+		if tlsCfg == nil { // a tls block with insecure: true still asks for TLS here
+			tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		s.tls = tlsCfg
 	}
 	ctx := s.bg.Start()
-	client := redis.NewClient(opts)
-	var ps *redis.PubSub
 	if len(s.cfg.Channels) > 0 || len(s.cfg.Patterns) > 0 {
-		ps = client.Subscribe(ctx) // no channel yet: connects on the first SUBSCRIBE
 		s.bg.Go(func() {
-			s.runPubSub(ctx, host, ps)
+			s.runPubSub(ctx, host)
 		})
 	}
 	if len(s.cfg.Streams) > 0 {
 		s.bg.Go(func() {
-			s.runStreams(ctx, host, client)
+			s.runStreams(ctx, host)
 		})
 	}
-	// Closing the connections interrupts blocking reads (XREAD BLOCK,
-	// Pub/Sub), which do not watch the context.
-	s.bg.Go(func() {
-		<-ctx.Done()
-		if ps != nil {
-			_ = ps.Close()
-		}
-		_ = client.Close()
-	})
 	return nil
 }
 
@@ -100,34 +99,41 @@ func (s *source) Shutdown(ctx context.Context) error {
 	return s.bg.Stop(ctx, "redis")
 }
 
-func (s *source) options() (*redis.Options, error) {
-	opts := &redis.Options{
-		Addr:        s.cfg.Endpoint,
-		ClientName:  s.clientName,
-		Username:    s.cfg.Username,
-		Password:    string(s.cfg.Password),
-		DB:          s.cfg.DB,
-		DialTimeout: s.cfg.ConnectTimeout,
-		// The source retries with its own backoff and logs each failure.
-		MaxRetries: -1,
-		// XREAD BLOCK holds a connection for Block; reads wait that long
-		// more than a normal command.
-		ReadTimeout: 5 * time.Second,
-		PoolSize:    2,
-		// Cloud maintenance notifications need a server that has them.
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+// dial opens one connection, authenticated, named and on the configured
+// database, within connect_timeout. Its reads and writes do not watch ctx:
+// the caller closes it when ctx ends (see closeOnDone).
+func (s *source) dial(ctx context.Context) (redis.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+	defer cancel()
+	opts := []redis.DialOption{
+		redis.DialConnectTimeout(s.cfg.ConnectTimeout),
+		redis.DialReadTimeout(s.ioTimeout),
+		redis.DialWriteTimeout(s.ioTimeout),
+		redis.DialUsername(s.cfg.Username),
+		redis.DialPassword(string(s.cfg.Password)),
+		redis.DialDatabase(s.cfg.DB),
+		redis.DialClientName(s.clientName),
 	}
-	if s.cfg.TLS != nil {
-		tlsCfg, err := s.cfg.TLS.LoadTLSConfig(context.Background())
-		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		if tlsCfg == nil { // a tls block with insecure: true still asks for TLS here
-			tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		opts.TLSConfig = tlsCfg
+	if s.tls != nil {
+		opts = append(opts, redis.DialUseTLS(true), redis.DialTLSConfig(s.tls),
+			redis.DialTLSHandshakeTimeout(s.cfg.ConnectTimeout))
 	}
-	return opts, nil
+	c, err := redis.DialContext(ctx, "tcp", s.cfg.Endpoint, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return c, nil
+}
+
+// closeOnDone closes c when ctx ends, which interrupts a blocking read
+// (XREAD BLOCK, a Pub/Sub receive). The returned func closes c at once and
+// stops watching.
+func closeOnDone(ctx context.Context, c redis.Conn) (closeNow func()) {
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	return func() {
+		stop()
+		_ = c.Close()
+	}
 }
 
 func (s *source) tapName() string {
@@ -137,22 +143,20 @@ func (s *source) tapName() string {
 // runPubSub subscribes and delivers until ctx ends. A Pub/Sub message is
 // pushed once to the subscribers connected at that moment: what is
 // published while the tap reconnects is not seen.
-func (s *source) runPubSub(ctx context.Context, host component.Host, ps *redis.PubSub) {
-	in := make(chan *redis.Message, s.cfg.MaxBatchSize)
+func (s *source) runPubSub(ctx context.Context, host component.Host) {
+	in := make(chan redis.Message, s.cfg.MaxBatchSize)
 	s.bg.Go(func() {
 		s.deliverPubSubLoop(ctx, in)
 	})
 
 	b := s.cfg.Reconnect.NewBackOff()
 	for ctx.Err() == nil {
-		err := s.subscribe(ctx, ps)
-		if err == nil {
+		err := s.pubSub(ctx, in, func() {
 			b.Reset()
 			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
 			s.log.Info("Redis Pub/Sub tap subscribed", zap.String("endpoint", s.cfg.Endpoint),
 				zap.Strings("channels", s.cfg.Channels), zap.Strings("patterns", s.cfg.Patterns))
-			err = s.receive(ctx, ps, in)
-		}
+		})
 		if ctx.Err() != nil {
 			return
 		}
@@ -165,55 +169,93 @@ func (s *source) runPubSub(ctx context.Context, host component.Host, ps *redis.P
 	}
 }
 
-// subscribe issues SUBSCRIBE and PSUBSCRIBE. After a broken connection
-// go-redis dials again and resubscribes by itself on the next read; doing
-// it here as well only repeats a harmless confirmation.
-func (s *source) subscribe(ctx context.Context, ps *redis.PubSub) error {
+// pubSub runs one Pub/Sub connection: it subscribes, calls subscribed once
+// the server confirmed every channel and pattern, and receives into in
+// until the connection fails or ctx ends.
+func (s *source) pubSub(ctx context.Context, in chan<- redis.Message, subscribed func()) error {
+	c, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	closeNow := closeOnDone(ctx, c)
+	defer closeNow()
+	psc := redis.PubSubConn{Conn: c}
 	if len(s.cfg.Channels) > 0 {
-		if err := ps.Subscribe(ctx, s.cfg.Channels...); err != nil {
+		if err := psc.Subscribe(redis.Args{}.AddFlat(s.cfg.Channels)...); err != nil {
 			return fmt.Errorf("subscribe: %w", err)
 		}
 	}
 	if len(s.cfg.Patterns) > 0 {
-		if err := ps.PSubscribe(ctx, s.cfg.Patterns...); err != nil {
+		if err := psc.PSubscribe(redis.Args{}.AddFlat(s.cfg.Patterns)...); err != nil {
 			return fmt.Errorf("psubscribe: %w", err)
 		}
 	}
-	return nil
+	// keepAlive is the only writer from here on: PING never interleaves with SUBSCRIBE.
+	done := make(chan struct{})
+	defer close(done)
+	s.bg.Go(func() {
+		keepAlive(ctx, psc, s.healthCheck, done)
+	})
+	return s.receive(ctx, psc, in, subscribed)
 }
 
-// receive reads Pub/Sub messages into in until the connection fails. A
-// quiet connection is checked with PING every healthCheck.
-func (s *source) receive(ctx context.Context, ps *redis.PubSub, in chan<- *redis.Message) error {
+// keepAlive sends PING every interval until done is closed or ctx ends:
+// the reply keeps a healthy connection's reads within their deadline. A
+// failed write ends it; the read then fails or times out.
+func keepAlive(ctx context.Context, psc redis.PubSubConn, interval time.Duration, done <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
 	for {
-		v, err := ps.ReceiveTimeout(ctx, healthCheck)
-		if err != nil {
-			var nerr net.Error
-			if errors.As(err, &nerr) && nerr.Timeout() {
-				if err := ps.Ping(ctx); err != nil {
-					return fmt.Errorf("health check: %w", err)
-				}
-				continue
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			return
+		case <-t.C:
+			if psc.Ping("") != nil {
+				return
 			}
-			return err
 		}
-		switch m := v.(type) {
-		case *redis.Message:
+	}
+}
+
+// receive reads Pub/Sub messages into in until the connection fails. Every
+// read waits at most healthCheck+ioTimeout: longer than the gap between two
+// PING replies, and a read that times out ends the connection.
+func (s *source) receive(ctx context.Context, psc redis.PubSubConn, in chan<- redis.Message, subscribed func()) error {
+	unconfirmed := len(s.cfg.Channels) + len(s.cfg.Patterns) // SUBSCRIBE confirms each argument
+	wait := s.healthCheck + s.ioTimeout
+	for {
+		switch m := psc.ReceiveWithTimeout(wait).(type) {
+		case redis.Message:
 			select {
 			case in <- m:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		case *redis.Subscription:
+		case redis.Subscription:
 			s.log.Debug("Redis Pub/Sub subscribed", zap.String("kind", m.Kind), zap.String("channel", m.Channel))
+			if (m.Kind == "subscribe" || m.Kind == "psubscribe") && unconfirmed > 0 {
+				if unconfirmed--; unconfirmed == 0 {
+					subscribed()
+				}
+			}
+		case redis.Pong:
+			// the connection is alive; the read deadline starts again
+		case error:
+			var nerr net.Error
+			if errors.As(m, &nerr) && nerr.Timeout() {
+				return fmt.Errorf("health check: no reply within %s: %w", wait, m)
+			}
+			return fmt.Errorf("receive: %w", m)
 		}
 	}
 }
 
 // deliverPubSubLoop delivers Pub/Sub messages in batches of what has
 // already arrived, up to max_batch_size, one Deliver call per channel.
-func (s *source) deliverPubSubLoop(ctx context.Context, in <-chan *redis.Message) {
-	batch := make([]*redis.Message, 0, s.cfg.MaxBatchSize)
+func (s *source) deliverPubSubLoop(ctx context.Context, in <-chan redis.Message) {
+	batch := make([]redis.Message, 0, s.cfg.MaxBatchSize)
 	for {
 		select {
 		case <-ctx.Done():
@@ -236,11 +278,11 @@ func (s *source) deliverPubSubLoop(ctx context.Context, in <-chan *redis.Message
 	}
 }
 
-func (s *source) deliverPubSub(ctx context.Context, batch []*redis.Message) error {
+func (s *source) deliverPubSub(ctx context.Context, batch []redis.Message) error {
 	now := time.Now()
 	msgs := make([]message.Message, 0, len(batch))
-	for _, m := range batch {
-		msg, faults := fromPubSub(m, s.tapName())
+	for i := range batch {
+		msg, faults := fromPubSub(&batch[i], s.tapName())
 		s.report(ctx, msg, faults)
 		msg.Observed, msg.ServerAddress, msg.ServerPort = now, s.host, s.port
 		msgs = append(msgs, msg)
@@ -265,17 +307,15 @@ func (s *source) report(ctx context.Context, m message.Message, faults []fault) 
 // keeping the last entry delivered per stream, so that a reconnect goes on
 // exactly after it. XREAD reads without a consumer group: nothing is
 // claimed, acknowledged or removed.
-func (s *source) runStreams(ctx context.Context, host component.Host, client *redis.Client) {
+func (s *source) runStreams(ctx context.Context, host component.Host) {
 	b := s.cfg.Reconnect.NewBackOff()
 	last := make(map[string]string, len(s.cfg.Streams))
 	for ctx.Err() == nil {
-		err := s.resolveStarts(ctx, client, last)
-		if err == nil {
+		err := s.streams(ctx, last, func() {
 			b.Reset()
 			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
 			s.log.Info("Redis Streams tap reading", zap.String("endpoint", s.cfg.Endpoint), zap.Any("after", last))
-			err = s.readStreams(ctx, client, last)
-		}
+		})
 		if ctx.Err() != nil {
 			return
 		}
@@ -288,25 +328,46 @@ func (s *source) runStreams(ctx context.Context, host component.Host, client *re
 	}
 }
 
+// streams runs one connection: it resolves the start IDs, calls reading,
+// and reads until the connection fails or ctx ends.
+func (s *source) streams(ctx context.Context, last map[string]string, reading func()) error {
+	c, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	closeNow := closeOnDone(ctx, c)
+	defer closeNow()
+	if err := s.resolveStarts(c, last); err != nil {
+		return err
+	}
+	reading()
+	return s.readStreams(ctx, c, last)
+}
+
 // resolveStarts turns start IDs into entry IDs once: "$" becomes the
 // stream's last generated ID, so entries added while the tap reconnects
 // are still read (XREAD with "$" again would skip them).
-func (s *source) resolveStarts(ctx context.Context, client *redis.Client, last map[string]string) error {
+func (s *source) resolveStarts(c redis.Conn, last map[string]string) error {
 	for _, st := range s.cfg.Streams {
 		if _, ok := last[st.Name]; ok {
 			continue
 		}
 		switch st.StartID {
 		case "", StartNew:
-			info, err := client.XInfoStream(ctx, st.Name).Result()
-			switch {
-			case err == nil:
-				last[st.Name] = info.LastGeneratedID
-			case strings.Contains(err.Error(), "no such key"):
-				last[st.Name] = "0-0" // created later: every entry is new
-			default:
-				return fmt.Errorf("xinfo stream %s: %w", st.Name, err)
+			reply, err := c.Do("XINFO", "STREAM", st.Name)
+			if err == nil {
+				var id string
+				if id, err = lastGeneratedID(reply); err == nil {
+					last[st.Name] = id
+					continue
+				}
 			}
+			var rerr redis.Error
+			if errors.As(err, &rerr) && strings.Contains(rerr.Error(), "no such key") {
+				last[st.Name] = "0-0" // created later: every entry is new
+				continue
+			}
+			return fmt.Errorf("xinfo stream %s: %w", st.Name, err)
 		default:
 			last[st.Name] = st.StartID
 		}
@@ -314,37 +375,43 @@ func (s *source) resolveStarts(ctx context.Context, client *redis.Client, last m
 	return nil
 }
 
-func (s *source) readStreams(ctx context.Context, client *redis.Client, last map[string]string) error {
-	args := make([]string, 2*len(s.cfg.Streams))
+func (s *source) readStreams(ctx context.Context, c redis.Conn, last map[string]string) error {
+	n := len(s.cfg.Streams)
+	args := make([]any, 0, 5+2*n)
 	for {
-		for i, st := range s.cfg.Streams {
-			args[i] = st.Name
-			args[len(s.cfg.Streams)+i] = last[st.Name]
+		args = append(args[:0], "COUNT", s.cfg.MaxBatchSize, "BLOCK", s.cfg.Block.Milliseconds(), "STREAMS")
+		for _, st := range s.cfg.Streams {
+			args = append(args, st.Name)
 		}
-		res, err := client.XRead(ctx, &redis.XReadArgs{Streams: args, Count: int64(s.cfg.MaxBatchSize), Block: s.cfg.Block}).Result()
-		if errors.Is(err, redis.Nil) {
-			continue // nothing new within block
+		for _, st := range s.cfg.Streams {
+			args = append(args, last[st.Name])
 		}
+		reply, err := redis.DoWithTimeout(c, s.cfg.Block+s.ioTimeout, "XREAD", args...)
 		if err != nil {
 			return fmt.Errorf("xread: %w", err)
 		}
-		for _, st := range res {
-			if len(st.Messages) == 0 {
+		res, err := parseXRead(reply) // nil: nothing new within block
+		if err != nil {
+			return fmt.Errorf("xread: malformed reply: %w", err)
+		}
+		for i := range res {
+			st := &res[i]
+			if len(st.Entries) == 0 {
 				continue
 			}
 			if err := s.deliverStream(ctx, st); err != nil {
 				return err
 			}
-			last[st.Stream] = st.Messages[len(st.Messages)-1].ID
+			last[st.Stream] = st.Entries[len(st.Entries)-1].ID
 		}
 	}
 }
 
-func (s *source) deliverStream(ctx context.Context, st redis.XStream) error {
+func (s *source) deliverStream(ctx context.Context, st *streamRead) error {
 	now := time.Now()
-	msgs := make([]message.Message, 0, len(st.Messages))
-	for i := range st.Messages {
-		msg, faults := fromStream(s.cfg.DB, st.Stream, &st.Messages[i])
+	msgs := make([]message.Message, 0, len(st.Entries))
+	for i := range st.Entries {
+		msg, faults := fromStream(s.cfg.DB, st.Stream, &st.Entries[i])
 		s.report(ctx, msg, faults)
 		msg.Observed, msg.ServerAddress, msg.ServerPort = now, s.host, s.port
 		msgs = append(msgs, msg)

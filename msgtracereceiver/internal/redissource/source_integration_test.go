@@ -1,13 +1,12 @@
 package redissource
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -100,7 +99,6 @@ func checkScenario(t *testing.T, rec *sourcetest.Recorder, destination string) {
 func TestPubSubChannelsAndPatterns(t *testing.T) {
 	requireServer(t)
 	c := producer(t)
-	ctx := context.Background()
 	root := sourcetest.Unique("orders")
 	cfg := NewDefaultConfig()
 	cfg.Channels = []string{root + ":direct"}
@@ -110,14 +108,14 @@ func TestPubSubChannelsAndPatterns(t *testing.T) {
 	defer sourcetest.Shutdown(t, src)
 
 	rec.WaitTapping(t, "probe", func(id string) {
-		require.NoError(t, c.Publish(ctx, root+":direct", binary("message_id", id)("")).Err())
+		require.NoError(t, c.Publish(root+":direct", binary("message_id", id)("")))
 	})
 	rec.WaitTapping(t, "pattern-probe", func(id string) {
-		require.NoError(t, c.Publish(ctx, root+":eu:created", binary("message_id", id)("")).Err())
+		require.NoError(t, c.Publish(root+":eu:created", binary("message_id", id)("")))
 	})
 	ps := scenario()
 	for _, p := range ps {
-		require.NoError(t, c.Publish(ctx, root+":direct", p.data).Err())
+		require.NoError(t, c.Publish(root+":direct", p.data))
 	}
 	rec.WaitIDs(t, ids(ps)...)
 	checkScenario(t, rec, root+":direct")
@@ -137,11 +135,11 @@ func TestPubSubChannelsAndPatterns(t *testing.T) {
 func TestStreamsNeverConsume(t *testing.T) {
 	requireServer(t)
 	c := producer(t)
-	ctx := context.Background()
 	stream := sourcetest.Unique("events")
-	t.Cleanup(func() { c.Del(context.Background(), stream) })
+	t.Cleanup(func() { c.Del(stream) })
 	// Added before the tap starts: start_id $ must not see it.
-	require.NoError(t, c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"__data__": binary("message_id", "old")("")}}).Err())
+	_, err := c.XAdd(stream, "__data__", binary("message_id", "old")(""))
+	require.NoError(t, err)
 
 	cfg := NewDefaultConfig()
 	cfg.Streams = []StreamConfig{{Name: stream}}
@@ -154,18 +152,19 @@ func TestStreamsNeverConsume(t *testing.T) {
 	// added from the first probe on are all seen.
 	added := 1
 	rec.WaitTapping(t, "probe", func(id string) {
-		require.NoError(t, c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"__data__": binary("message_id", id)("")}}).Err())
+		_, err := c.XAdd(stream, "__data__", binary("message_id", id)(""))
+		require.NoError(t, err)
 		added++
 	})
 	ps := scenario()
 	entryIDs := map[string]string{}
 	for _, p := range ps {
-		id, err := c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"__data__": p.data}}).Result()
+		id, err := c.XAdd(stream, "__data__", p.data)
 		require.NoError(t, err)
 		entryIDs[p.id] = id
 	}
 	// A producer that is not FastStream: context in plain fields.
-	plainID, err := c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"traceparent": traceparentA, "order": "42"}}).Result()
+	plainID, err := c.XAdd(stream, "traceparent", traceparentA, "order", "42")
 	require.NoError(t, err)
 
 	rec.WaitIDs(t, append(ids(ps), plainID)...)
@@ -181,10 +180,10 @@ func TestStreamsNeverConsume(t *testing.T) {
 	assert.Equal(t, traceparentA, plain.TraceParent)
 
 	// Nothing was removed, claimed or grouped.
-	n, err := c.XLen(ctx, stream).Result()
+	n, err := redis.Int(c.Do("XLEN", stream))
 	require.NoError(t, err)
-	assert.Equal(t, int64(added+len(ps)+1), n, "every entry is still there")
-	groups, err := c.XInfoGroups(ctx, stream).Result()
+	assert.Equal(t, added+len(ps)+1, n, "every entry is still there")
+	groups, err := redis.Values(c.Do("XINFO", "GROUPS", stream))
 	require.NoError(t, err)
 	assert.Empty(t, groups, "no consumer group")
 }
@@ -192,10 +191,9 @@ func TestStreamsNeverConsume(t *testing.T) {
 func TestRecoversFromClientKill(t *testing.T) {
 	requireServer(t)
 	c := producer(t)
-	ctx := context.Background()
 	channel := sourcetest.Unique("payments")
 	stream := sourcetest.Unique("ledger")
-	t.Cleanup(func() { c.Del(context.Background(), stream) })
+	t.Cleanup(func() { c.Del(stream) })
 
 	cfg := NewDefaultConfig()
 	cfg.Channels = []string{channel}
@@ -207,10 +205,11 @@ func TestRecoversFromClientKill(t *testing.T) {
 	defer sourcetest.Shutdown(t, src)
 
 	publish := func(id string) {
-		require.NoError(t, c.Publish(ctx, channel, binary("message_id", id)("")).Err())
+		require.NoError(t, c.Publish(channel, binary("message_id", id)("")))
 	}
 	add := func(id string) {
-		require.NoError(t, c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"__data__": binary("message_id", id)("")}}).Err())
+		_, err := c.XAdd(stream, "__data__", binary("message_id", id)(""))
+		require.NoError(t, err)
 	}
 	rec.WaitTapping(t, "pubsub-before", publish)
 	rec.WaitTapping(t, "stream-before", add)
@@ -230,7 +229,7 @@ func TestRecoversFromClientKill(t *testing.T) {
 	rec.WaitTapping(t, "pubsub-after", publish)
 	ps := scenario()
 	for _, p := range ps {
-		require.NoError(t, c.Publish(ctx, channel, p.data).Err())
+		require.NoError(t, c.Publish(channel, p.data))
 	}
 	rec.WaitIDs(t, ids(ps)...)
 	checkScenario(t, rec, channel)
