@@ -79,6 +79,18 @@ func pipelineHandler(maxBatch int, calls chan<- delivery) *handler {
 	return &handler{src: src, client: fakeClient{}, clusterID: "c"}
 }
 
+// consumeClaim runs ConsumeClaim with batches of up to maxBatch records on
+// the partition whose records arrive on records; the test answers Deliver
+// calls and reads ConsumeClaim's result from done.
+func consumeClaim(maxBatch int, records chan *sarama.ConsumerMessage) (chan delivery, *fakeSession, chan error) {
+	calls := make(chan delivery)
+	h := pipelineHandler(maxBatch, calls)
+	sess := &fakeSession{ctx: context.Background()}
+	done := make(chan error, 1)
+	go func() { done <- h.ConsumeClaim(sess, fakeClaim{records: records}) }()
+	return calls, sess, done
+}
+
 func feed(ch chan<- *sarama.ConsumerMessage, from, to int64) {
 	for off := from; off < to; off++ {
 		ch <- &sarama.ConsumerMessage{Topic: "orders", Offset: off, Timestamp: time.Unix(1, 0)}
@@ -88,14 +100,10 @@ func feed(ch chan<- *sarama.ConsumerMessage, from, to int64) {
 // While one batch is being delivered, the next is read from the partition;
 // offsets are marked in order, each only after its batch was delivered.
 func TestConsumeClaimReadsWhileDelivering(t *testing.T) {
-	calls := make(chan delivery)
-	h := pipelineHandler(100, calls)
-	sess := &fakeSession{ctx: context.Background()}
 	records := make(chan *sarama.ConsumerMessage, 10)
-	done := make(chan error, 1)
-	go func() { done <- h.ConsumeClaim(sess, fakeClaim{records: records}) }()
+	feed(records, 0, 3) // ready before the claim starts: one batch
+	calls, sess, done := consumeClaim(100, records)
 
-	feed(records, 0, 3)
 	first := <-calls
 	assert.Equal(t, []string{"c/orders/0/0", "c/orders/0/1", "c/orders/0/2"}, first.offsets)
 	// Delivery of the first batch is still under way: the next records are
@@ -118,14 +126,10 @@ func TestConsumeClaimReadsWhileDelivering(t *testing.T) {
 // When a delivery fails (the session ended while spans were retried), that
 // batch and any after it stay unmarked, and ConsumeClaim returns.
 func TestConsumeClaimStopsMarkingAfterAFailedDelivery(t *testing.T) {
-	calls := make(chan delivery)
-	h := pipelineHandler(2, calls)
-	sess := &fakeSession{ctx: context.Background()}
 	records := make(chan *sarama.ConsumerMessage, 10)
-	done := make(chan error, 1)
-	go func() { done <- h.ConsumeClaim(sess, fakeClaim{records: records}) }()
-
 	feed(records, 0, 2)
+	calls, sess, done := consumeClaim(2, records)
+
 	first := <-calls
 	feed(records, 2, 6) // a full batch waits behind the first, more behind it
 	first.result <- errors.New("session ended")
@@ -143,14 +147,10 @@ func TestConsumeClaimStopsMarkingAfterAFailedDelivery(t *testing.T) {
 
 // A batch holds at most max_batch_size records, however many are waiting.
 func TestConsumeClaimBoundsBatches(t *testing.T) {
-	calls := make(chan delivery)
-	h := pipelineHandler(4, calls)
-	sess := &fakeSession{ctx: context.Background()}
 	records := make(chan *sarama.ConsumerMessage, 20)
 	feed(records, 0, 10)
 	close(records)
-	done := make(chan error, 1)
-	go func() { done <- h.ConsumeClaim(sess, fakeClaim{records: records}) }()
+	calls, sess, done := consumeClaim(4, records)
 
 	var sizes []int
 	for len(sizes) < 3 {
