@@ -9,7 +9,7 @@ BINARY     := $(DIST_DIR)/otelcol-msg
 # Fuzz time per target for `make fuzz`.
 FUZZTIME   ?= 60s
 
-.PHONY: all build binary generate-dist check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash lint generate docker clean
+.PHONY: all build binary demo-program generate-dist check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash lint generate docker clean
 
 all: build
 
@@ -22,24 +22,26 @@ build: $(OCB)
 	@mkdir -p $(TOOLS)
 	flock $(TOOLS)/build.lock $(OCB) --config builder-config.yaml
 
-# The distribution compiled straight from its committed sources (ocb's output,
-# kept current by check-dist) with the flags ocb uses: no ocb install and no
-# module resolution of its own, so a fresh machine gets the binary in about
-# half the time. The standard packages it needs compile while the modules
-# download. Same binary as `make build` produces; the demo builds with the
-# same flags so that it reuses the compiled packages.
-DIST_FLAGS := -trimpath -ldflags='-s -w'
 # The roots of the distribution's standard-library imports (from `go list
 # -deps`); one missing here is merely compiled later, with the rest.
 DIST_STD := compress/zlib container/heap container/ring crypto/pbkdf2 database/sql/driver embed \
 	encoding/base32 encoding/csv encoding/xml expvar hash/fnv io/ioutil log/slog log/syslog math/cmplx \
 	net/http/cookiejar net/http/httptest net/http/httputil net/http/pprof net/rpc os/exec os/signal \
 	os/user runtime/metrics testing
+# What binary and the demo program compile with: static, paths trimmed.
+STATIC_BUILD := CGO_ENABLED=0 $(GO) build -trimpath
+
+# The distribution compiled straight from its committed sources (ocb's output,
+# kept current by check-dist) with the flags ocb uses: no ocb install and no
+# module resolution of its own, so a fresh machine gets the binary in about
+# half the time. The standard packages it needs compile while the modules
+# download. Same binary as `make build` produces; the demo builds with the
+# same flags so that it reuses the compiled packages.
 binary:
 	@mkdir -p $(TOOLS)
-	@cd $(DIST_DIR) && { CGO_ENABLED=0 $(GO) build -trimpath $(DIST_STD) & std=$$!; \
+	@cd $(DIST_DIR) && { $(STATIC_BUILD) $(DIST_STD) & std=$$!; \
 	  $(GO) list -deps . >/dev/null; listed=$$?; wait $$std; test $$listed -eq 0; }
-	cd $(DIST_DIR) && flock $(TOOLS)/build.lock env CGO_ENABLED=0 $(GO) build $(DIST_FLAGS) -o otelcol-msg .
+	cd $(DIST_DIR) && flock $(TOOLS)/build.lock env $(STATIC_BUILD) -ldflags='-s -w' -o otelcol-msg .
 
 # Regenerates the distribution's sources without compiling.
 generate-dist: $(OCB)
@@ -60,14 +62,16 @@ check-dist: $(OCB)
 	done && echo "check-dist: $(DIST_DIR) matches builder-config.yaml"
 
 # The demo: in-process Kafka, FastStream-shaped traffic, the real binary, a trace tree.
-run demo: binary
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(TOOLS)/demo ./internal/cmd/demo
+# The demo program, built like the distribution so it reuses its compiled packages.
+demo-program: binary
+	$(STATIC_BUILD) -o $(TOOLS)/demo ./internal/cmd/demo
+
+run demo: demo-program
 	$(TOOLS)/demo --binary $(BINARY)
 
 # The demo also tapping each local RabbitMQ (5672), NATS (4222) and Redis (6379)
 # that answers on 127.0.0.1; one that does not is reported and skipped.
-demo-all: binary
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(TOOLS)/demo ./internal/cmd/demo
+demo-all: demo-program
 	$(TOOLS)/demo --binary $(BINARY) --brokers auto
 
 # The whole test suite, as CI runs it (brokers on 127.0.0.1 are started by .ci/run).

@@ -133,9 +133,9 @@ func (b *Builder) Build(msgs []message.Message) (ptrace.Traces, Faults) {
 	spans := ss.Spans()
 
 	msgs = b.validDestinations(msgs, &faults)
-	var names perDest
+	var per perDest
 	if b.opts.Receive == ReceiveBatch {
-		b.buildBatches(spans, msgs, &faults, &names)
+		b.buildBatches(spans, msgs, &faults, &per)
 	} else {
 		spans.EnsureCapacity(len(msgs))
 		for i := range msgs {
@@ -145,9 +145,9 @@ func (b *Builder) Build(msgs []message.Message) (ptrace.Traces, Faults) {
 				continue
 			}
 			if o.rebuild {
-				b.appendSend(spans, m, &o, &names)
+				b.appendSend(spans, m, &o, &per)
 			}
-			b.appendReceive(spans, m, &o, &names)
+			b.appendReceive(spans, m, &o, &per)
 		}
 	}
 	return td, faults
@@ -265,7 +265,7 @@ func (b *Builder) debug(msg string, m *message.Message, fields ...zap.Field) {
 
 // appendSend adds the rebuilt creation span: a zero-length PRODUCER span at
 // the message's timestamp.
-func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *origin, names *perDest) {
+func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *origin, per *perDest) {
 	s := spans.AppendEmpty()
 	s.SetTraceID(o.traceID)
 	s.SetSpanID(o.spanID)
@@ -276,19 +276,19 @@ func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *orig
 	} else {
 		s.SetFlags(flagsLocal)
 	}
-	s.SetName(names.send(m.Destination))
+	shared := per.sendOf(m)
+	s.SetName(shared.name)
 	s.SetKind(ptrace.SpanKindProducer)
 	s.SetStartTimestamp(o.start)
 	s.SetEndTimestamp(o.start)
-	shared := names.sendAttrs.get(m, semconv.MessagingOperationTypeSend, "send", false)
 	attrs := s.Attributes()
-	attrs.EnsureCapacity(shared.Len() + messageAttrs(m))
-	shared.CopyTo(attrs)
+	attrs.EnsureCapacity(shared.attrs.Len() + messageAttrs(m))
+	shared.attrs.CopyTo(attrs)
 	putMessage(attrs, m, o)
 }
 
 // appendReceive adds the per-message receive span.
-func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *origin, names *perDest) {
+func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *origin, per *perDest) {
 	s := spans.AppendEmpty()
 	s.SetSpanID(ReceiveSpanID(m.ConsumerGroup, m.Identity))
 	hasCreation := !o.spanID.IsEmpty()
@@ -304,21 +304,21 @@ func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *o
 			appendLink(s.Links(), o)
 		}
 	}
-	s.SetName(names.receive(m.Destination))
+	shared := per.receiveOf(m)
+	s.SetName(shared.name)
 	s.SetKind(ptrace.SpanKindClient)
 	s.SetStartTimestamp(o.start)
 	s.SetEndTimestamp(o.end)
-	shared := names.recvAttrs.get(m, semconv.MessagingOperationTypeReceive, "receive", true)
 	attrs := s.Attributes()
-	attrs.EnsureCapacity(shared.Len() + messageAttrs(m) + len(o.baggage))
-	shared.CopyTo(attrs)
+	attrs.EnsureCapacity(shared.attrs.Len() + messageAttrs(m) + len(o.baggage))
+	shared.attrs.CopyTo(attrs)
 	putMessage(attrs, m, o)
 	putBaggage(attrs, o.baggage)
 }
 
 // buildBatches adds one receive span per destination/partition of msgs,
 // linked to each kept message's creation context.
-func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f *Faults, names *perDest) {
+func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f *Faults, per *perDest) {
 	origins := make([]origin, len(msgs))
 	for i := range msgs {
 		origins[i] = b.origin(&msgs[i], f)
@@ -341,15 +341,14 @@ func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f
 		s.SetTraceID(BatchTraceID(first.ConsumerGroup, first.Identity, last.Identity))
 		s.SetSpanID(BatchSpanID(first.ConsumerGroup, first.Identity, last.Identity))
 		s.SetFlags(flagsLocal)
-		s.SetName(names.receive(first.Destination))
+		shared := per.receiveOf(first)
+		s.SetName(shared.name)
 		s.SetKind(ptrace.SpanKindClient)
 		s.SetStartTimestamp(start)
 		s.SetEndTimestamp(end)
 		attrs := s.Attributes()
-		putDestination(attrs, first, semconv.MessagingOperationTypeReceive, "receive")
-		if first.ConsumerGroup != "" {
-			attrs.PutStr(string(semconv.MessagingConsumerGroupNameKey), first.ConsumerGroup)
-		}
+		attrs.EnsureCapacity(shared.attrs.Len() + 1)
+		shared.attrs.CopyTo(attrs)
 		attrs.PutInt(string(semconv.MessagingBatchMessageCountKey), int64(len(g)))
 		links := s.Links()
 		links.EnsureCapacity(kept)
@@ -366,7 +365,7 @@ func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f
 		}
 		for _, i := range g {
 			if o := &origins[i]; o.keep && o.rebuild {
-				b.appendSend(spans, &msgs[i], o, names)
+				b.appendSend(spans, &msgs[i], o, per)
 			}
 		}
 	}
@@ -410,55 +409,50 @@ func flags(remote bool) uint32 {
 	return flagsLocal
 }
 
-// perDest remembers, for the last destination seen, what its spans share:
-// the span names, and the attributes that say where and how the message
-// was seen. The messages of one delivery share a destination, so names are
-// built once per delivery, and each span copies the shared attributes
-// (pcommon.Map.CopyTo) instead of putting them one by one, which would look
-// every key up in the map first.
+// perDest remembers, for the last destination seen, what its send and its
+// receive spans share: the span name and the attributes that say where and
+// how the message was seen. The messages of one delivery share a
+// destination, so these are built once per delivery; each span copies the
+// attributes (pcommon.Map.CopyTo) instead of putting them one by one, which
+// would look every key up in the map first.
 type perDest struct {
-	sendDest, sendName   string
-	recvDest, recvName   string
-	sendAttrs, recvAttrs attrTemplate
+	send, receive destTemplate
 }
 
-func (n *perDest) send(dest string) string {
-	if n.sendName == "" || n.sendDest != dest {
-		n.sendDest, n.sendName = dest, "send "+dest
-	}
-	return n.sendName
+// sendOf returns what the rebuilt send spans of m's destination share.
+func (d *perDest) sendOf(m *message.Message) *destTemplate {
+	return d.send.get(m, semconv.MessagingOperationTypeSend, "send", false)
 }
 
-func (n *perDest) receive(dest string) string {
-	if n.recvName == "" || n.recvDest != dest {
-		n.recvDest, n.recvName = dest, "receive "+dest
-	}
-	return n.recvName
+// receiveOf returns what the receive spans of m's destination share,
+// messaging.consumer.group.name included.
+func (d *perDest) receiveOf(m *message.Message) *destTemplate {
+	return d.receive.get(m, semconv.MessagingOperationTypeReceive, "receive", true)
 }
 
-// attrTemplate holds the destination attributes of one kind of span (send or
-// receive) for the message fields they come from.
-type attrTemplate struct {
+// destTemplate is the span name and destination attributes of one kind of
+// span, for the message fields they come from.
+type destTemplate struct {
 	system, dest, partition, group, address string
 	port                                    int
-	attrs                                   pcommon.Map
 	ok                                      bool
+	name                                    string
+	attrs                                   pcommon.Map
 }
 
 // get returns the template for m, rebuilding it when m's destination differs
-// from the last one's. withGroup adds messaging.consumer.group.name (receive
-// spans only).
-func (t *attrTemplate) get(m *message.Message, opType attribute.KeyValue, opName string, withGroup bool) pcommon.Map {
+// from the last one's.
+func (t *destTemplate) get(m *message.Message, opType attribute.KeyValue, opName string, withGroup bool) *destTemplate {
 	if t.ok && t.system == m.System && t.dest == m.Destination && t.partition == m.Partition &&
 		t.group == m.ConsumerGroup && t.address == m.ServerAddress && t.port == m.ServerPort {
-		return t.attrs
+		return t
 	}
-	*t = attrTemplate{system: m.System, dest: m.Destination, partition: m.Partition, group: m.ConsumerGroup,
-		address: m.ServerAddress, port: m.ServerPort, attrs: pcommon.NewMap(), ok: true}
+	*t = destTemplate{system: m.System, dest: m.Destination, partition: m.Partition, group: m.ConsumerGroup,
+		address: m.ServerAddress, port: m.ServerPort, ok: true, name: opName + " " + m.Destination, attrs: pcommon.NewMap()}
 	t.attrs.EnsureCapacity(destinationAttrs(m) + 1)
 	putDestination(t.attrs, m, opType, opName)
 	if withGroup && m.ConsumerGroup != "" {
 		t.attrs.PutStr(string(semconv.MessagingConsumerGroupNameKey), m.ConsumerGroup)
 	}
-	return t.attrs
+	return t
 }
