@@ -26,8 +26,9 @@ import (
 )
 
 // The benchmarks read the same kind of topic: benchMessages records of 200
-// bytes over benchPartitions partitions, each with a sampled traceparent
-// (instrumented producers, one receive span per message). Each iteration
+// bytes over benchPartitions partitions, each with a traceparent
+// (instrumented producers): sampled on every record, one receive span per
+// message, or on one record in sampleEvery. Each iteration
 // reads the whole topic with a fresh consumer group and the same consumer
 // settings; msgs/s and cpu-ns/msg are measured over the middle half of the
 // topic (see meter), so group joins and start-up do not count. kfake keeps
@@ -38,7 +39,7 @@ const (
 	benchPartitions = 4
 )
 
-func benchCluster(b *testing.B) []string {
+func benchCluster(b *testing.B, sampleEvery int) []string {
 	b.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ClusterID(testClusterID), kfake.SeedTopics(benchPartitions, benchTopic))
 	require.NoError(b, err)
@@ -50,7 +51,7 @@ func benchCluster(b *testing.B) []string {
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	for i := range benchMessages {
-		tp := traceparent.Format(producerContext(i%250, true))
+		tp := traceparent.Format(producerContext(i%250, i%sampleEvery == 0))
 		wg.Add(1)
 		cl.Produce(context.Background(), &kgo.Record{
 			Topic: benchTopic, Value: benchValue(rng), Key: []byte(strconv.Itoa(i)),
@@ -182,7 +183,7 @@ func (h rawHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.
 // both read the topic with the same client settings and the difference is
 // the tracing.
 func BenchmarkKafkaRawSarama(b *testing.B) {
-	addrs := benchCluster(b)
+	addrs := benchCluster(b, 1)
 	var total totals
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -217,24 +218,34 @@ func BenchmarkKafkaRawSarama(b *testing.B) {
 // settings: one receive span per message, handed to a consumer that does
 // nothing but count them.
 func BenchmarkKafkaTrace(b *testing.B) {
-	benchmarkTrace(b, spanmodel.ReceiveMessage)
+	benchmarkTrace(b, spanmodel.ReceiveMessage, 1)
+}
+
+// BenchmarkKafkaTraceHalfSampled is BenchmarkKafkaTrace on a topic whose
+// producers sampled every other message: the other half carry sampled=0
+// and yield no span. Against BenchmarkKafkaTrace it shows what the spans
+// cost, as opposed to reading and parsing the records.
+func BenchmarkKafkaTraceHalfSampled(b *testing.B) {
+	benchmarkTrace(b, spanmodel.ReceiveMessage, 2)
 }
 
 // BenchmarkKafkaTraceBatch is BenchmarkKafkaTrace with spans.receive: batch
 // (one span per delivered batch, a link per message).
 func BenchmarkKafkaTraceBatch(b *testing.B) {
-	benchmarkTrace(b, spanmodel.ReceiveBatch)
+	benchmarkTrace(b, spanmodel.ReceiveBatch, 1)
 }
 
-func benchmarkTrace(b *testing.B, receive spanmodel.Receive) {
-	addrs := benchCluster(b)
+// benchmarkTrace runs the receiver on a topic where one message in
+// sampleEvery is sampled.
+func benchmarkTrace(b *testing.B, receive spanmodel.Receive, sampleEvery int) {
+	addrs := benchCluster(b, sampleEvery)
 	var total totals
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		m := newMeter()
 		next, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
-			m.add(receivedMessages(td, receive))
+			m.add(receivedMessages(td, receive, sampleEvery))
 			return nil
 		})
 		require.NoError(b, err)
@@ -262,10 +273,13 @@ func benchConfig(addrs []string) *Config {
 	return cfg
 }
 
-// receivedMessages counts the messages spans account for: one per receive
-// span, or messaging.batch.message_count of a batch span. Only batch spans
-// are looked into, so counting costs the message mode next to nothing.
-func receivedMessages(td ptrace.Traces, receive spanmodel.Receive) int64 {
+// receivedMessages counts the messages spans account for: sampleEvery per
+// receive span (each stands for itself and, on average, the unsampled
+// messages around it; exact over the topic, close enough for the meter's
+// quarter marks), or messaging.batch.message_count of a batch span. Only
+// batch spans are looked into, so counting costs the message mode next to
+// nothing.
+func receivedMessages(td ptrace.Traces, receive spanmodel.Receive, sampleEvery int) int64 {
 	var n int64
 	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	for i := 0; i < spans.Len(); i++ {
@@ -277,7 +291,7 @@ func receivedMessages(td ptrace.Traces, receive spanmodel.Receive) int64 {
 				n += c.Int()
 			}
 		default:
-			n++
+			n += int64(sampleEvery)
 		}
 	}
 	return n
