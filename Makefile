@@ -9,7 +9,7 @@ BINARY     := $(DIST_DIR)/otelcol-msg
 # Fuzz time per target for `make fuzz`.
 FUZZTIME   ?= 60s
 
-.PHONY: all build binary demo-program update-dist check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash lint generate docker clean
+.PHONY: all build binary dist-deps demo-program update-dist check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash lint generate docker clean
 
 all: build
 
@@ -29,33 +29,32 @@ DIST_STD := compress/zlib container/heap container/ring crypto/pbkdf2 database/s
 # What ocb compiles the distribution with (cgo_enabled: false), and the demo program too.
 STATIC_BUILD := CGO_ENABLED=0 $(GO) build -trimpath
 
+# Downloads the distribution's modules and compiles its packages, linking
+# nothing: the standard library compiles while the modules download, then
+# everything else. `build` and `binary` then find them in the build cache.
+dist-deps:
+	@cd $(DIST_DIR) && { $(STATIC_BUILD) $(DIST_STD) & std=$$!; \
+	  deps=$$($(GO) list -deps -f '{{if not .Standard}}{{if ne .Name "main"}}{{.ImportPath}}{{end}}{{end}}' .); listed=$$?; \
+	  wait $$std && test $$listed -eq 0 && $(STATIC_BUILD) $$deps; }
+
 # ocb generates cmd/otelcol-msg from builder-config.yaml and compiles it
 # against the committed go.mod/go.sum (--skip-get-modules: no `go mod tidy`
 # of the whole module graph; `make update-dist` resolves modules after
 # builder-config.yaml changes, and check-dist fails until it has run). On a
-# fresh machine the slow parts overlap: ocb installs while the modules
-# download and the standard library, then the distribution's dependencies,
-# compile; ocb's own compile then finds them in the build cache and links.
+# fresh machine ocb installs while dist-deps runs; ocb's compile then only
+# links.
 build:
 	@mkdir -p $(TOOLS)
-	@cd $(DIST_DIR) && { \
-	  { test -x $(OCB) || $(OCB_INSTALL); } & ocb=$$!; \
-	  $(STATIC_BUILD) $(DIST_STD) & std=$$!; \
-	  deps=$$($(GO) list -deps -f '{{if not .Standard}}{{if ne .Name "main"}}{{.ImportPath}}{{end}}{{end}}' .); listed=$$?; \
-	  wait $$std; test $$listed -eq 0 && $(STATIC_BUILD) $$deps; warmed=$$?; \
-	  wait $$ocb && test $$warmed -eq 0; }
+	@$(MAKE) --no-print-directory -j2 $(OCB) dist-deps
 	flock $(TOOLS)/build.lock $(OCB) --config builder-config.yaml --skip-get-modules
 
 # The distribution compiled straight from its committed sources (ocb's output,
 # kept current by check-dist) with the command ocb runs: no ocb install, so a
-# fresh machine gets the binary in about two thirds of the time of `make
-# build` (ocb itself costs some 40 CPU-seconds to compile). Same binary as
-# `make build`, byte for byte; the demo builds with the same flags so that it
-# reuses the compiled packages.
-binary:
+# fresh machine gets the binary sooner (ocb itself costs some 40 CPU-seconds
+# to compile). Same binary as `make build`, byte for byte; the demo builds
+# with the same flags so that it reuses the compiled packages.
+binary: dist-deps
 	@mkdir -p $(TOOLS)
-	@cd $(DIST_DIR) && { $(STATIC_BUILD) $(DIST_STD) & std=$$!; \
-	  $(GO) list -deps . >/dev/null; listed=$$?; wait $$std; test $$listed -eq 0; }
 	cd $(DIST_DIR) && flock $(TOOLS)/build.lock env $(STATIC_BUILD) -ldflags='-s -w' -o otelcol-msg .
 
 # Resolves the distribution's modules again and rewrites cmd/otelcol-msg
