@@ -98,8 +98,11 @@ demo-all: demo-program
 	$(TOOLS)/demo --binary $(BINARY) --brokers auto
 
 # The whole test suite, as CI runs it (brokers on 127.0.0.1 are started by .ci/run).
+# bench/ is a module of its own (it holds contrib's transformprocessor); its
+# tests check that both sides of `make bench-compare` produce the same spans.
 test: check-dist build
 	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 ./...
+	cd bench && $(GO) test -count=1 ./...
 
 test-unit:
 	$(GO) test -short ./...
