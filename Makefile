@@ -3,19 +3,19 @@ SHELL      := /bin/bash
 GO         ?= go
 OCB_VERSION := v0.158.0
 TOOLS      := $(CURDIR)/.tools
-OCB        := $(TOOLS)/builder
+OCB        := $(TOOLS)/builder-$(OCB_VERSION)
 DIST_DIR   := cmd/otelcol-msg
 BINARY     := $(DIST_DIR)/otelcol-msg
 # Fuzz time per target for `make fuzz`.
 FUZZTIME   ?= 60s
 
-.PHONY: all build binary dist-deps demo-program update-dist check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash lint generate docker clean
+.PHONY: all build binary dist-deps demo-program update-dist probe-release check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash test-scale lint generate docker clean
 
 all: build
 
 # ocb, compiled like the distribution (static, paths trimmed) so that the two
 # share the compiled standard library and the dependencies they have in common.
-OCB_INSTALL := GOBIN=$(TOOLS) CGO_ENABLED=0 $(GO) install -trimpath go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+OCB_INSTALL := GOBIN=$(TOOLS) CGO_ENABLED=0 $(GO) install -trimpath go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION) && mv $(TOOLS)/builder $(OCB)
 
 $(OCB):
 	$(OCB_INSTALL)
@@ -64,6 +64,21 @@ update-dist: $(OCB)
 	@mkdir -p $(TOOLS)
 	flock $(TOOLS)/build.lock $(OCB) --config builder-config.yaml
 
+# Tells whether every component of builder-config.yaml resolves at another collector
+# release (contrib/core v0.N.0 with stable modules v1.(N-94).0): ocb resolves the whole
+# module graph of a copy of the manifest, compiling nothing. E.g. make probe-release RELEASE=v0.161.0
+probe-release: $(OCB)
+	@test -n "$(RELEASE)" || { echo "usage: make probe-release RELEASE=v0.161.0"; exit 2; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && minor=$$(echo $(RELEASE) | cut -d. -f2) && \
+	stable=v1.$$((minor - 94)).0 && \
+	sed -E -e "s|output_path: ./cmd/otelcol-msg|output_path: $$tmp/dist|" \
+	  -e "/gomod: (go.opentelemetry.io|github.com\/open-telemetry)\//{s/ v0\.[0-9]+\.[0-9]+\$$/ $(RELEASE)/;s/ v1\.[0-9]+\.[0-9]+\$$/ $$stable/}" \
+	  -e "s|path: ./|path: $(CURDIR)/|" builder-config.yaml > $$tmp/builder-config.yaml && \
+	if $(OCB) --config $$tmp/builder-config.yaml --skip-compilation > $$tmp/ocb.log 2>&1; then \
+	  echo "probe-release: every component resolves at $(RELEASE) / $$stable"; \
+	else grep -E 'not available|Forbidden|Not Found|unknown revision|error' $$tmp/ocb.log | sort -u | head -20; \
+	  echo "probe-release: $(RELEASE) does not resolve (above)"; exit 1; fi
+
 # Fails when the committed cmd/otelcol-msg is stale against
 # builder-config.yaml: a generated source differs from what ocb writes, a
 # module version of the manifest is not the one go.mod requires, or the
@@ -101,7 +116,8 @@ demo-all: demo-program
 # bench/ is a module of its own (it holds contrib's transformprocessor); its
 # tests check that both sides of `make bench-compare` produce the same spans.
 test: check-dist build
-	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 ./...
+	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 -skip '^TestScale' ./...
+	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(SCALE_TEST)
 	cd bench && $(GO) test -count=1 ./...
 
 test-unit:
@@ -135,6 +151,14 @@ fuzz:
 
 test-crash: binary
 	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 -run 'TestCrash' -v ./internal/e2e/
+
+# Replicas that split the work (issue 16): gateways of the built binary in one
+# consumer group on a Kafka of its own, one SIGKILLed and one joining
+# mid-stream; prints "scale test: replicas=3 produced=N lost=0 ...". `make
+# test` runs it too, on its own so that its line shows.
+SCALE_TEST := $(GO) test -count=1 -run '^TestScale' -v -timeout 5m ./internal/e2e/
+test-scale: binary
+	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(SCALE_TEST)
 
 generate:
 	$(GO) generate ./...

@@ -26,6 +26,7 @@ func TestComponents(t *testing.T) {
 		Receivers  []component `yaml:"receivers"`
 		Processors []component `yaml:"processors"`
 		Exporters  []component `yaml:"exporters"`
+		Connectors []component `yaml:"connectors"`
 		Extensions []component `yaml:"extensions"`
 	}
 	require.NoError(t, yaml.Unmarshal(out, &got), "components output:\n%s", out)
@@ -38,9 +39,12 @@ func TestComponents(t *testing.T) {
 	}
 
 	assert.Subset(t, names(got.Receivers), []string{"msgtrace", "otlp"})
-	assert.Subset(t, names(got.Processors), []string{"semconv", "baggage", "batch", "memory_limiter"})
+	assert.Subset(t, names(got.Processors), []string{"semconv", "baggage", "batch", "memory_limiter",
+		"resource", "attributes", "filter", "probabilistic_sampler", "tail_sampling"})
 	// Collector 0.158 names the core OTLP exporters otlp_grpc and otlp_http.
-	assert.Subset(t, names(got.Exporters), []string{"otlp_grpc", "otlp_http", "debug", "file", "zipkin"})
+	assert.Subset(t, names(got.Exporters), []string{"otlp_grpc", "otlp_http", "debug", "file", "zipkin",
+		"prometheus", "load_balancing"})
+	assert.Subset(t, names(got.Connectors), []string{"span_metrics", "service_graph"})
 	assert.Subset(t, names(got.Extensions), []string{"health_check", "zpages", "pprof"})
 }
 
