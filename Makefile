@@ -9,7 +9,7 @@ BINARY     := $(DIST_DIR)/otelcol-msg
 # Fuzz time per target for `make fuzz`.
 FUZZTIME   ?= 60s
 
-.PHONY: all build binary dist-deps demo-program update-dist probe-release check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash test-scale lint generate docker clean
+.PHONY: all build binary link-binary link-demo dist-deps demo-program update-dist probe-release check-dist run demo demo-all test test-unit bench bench-compare fuzz test-crash test-scale lint generate docker clean
 
 all: build
 
@@ -25,7 +25,7 @@ $(OCB):
 DIST_STD := compress/zlib container/heap container/ring crypto/pbkdf2 database/sql/driver embed \
 	encoding/base32 encoding/csv encoding/xml expvar hash/fnv io/ioutil log/slog log/syslog math/cmplx \
 	net/http/cookiejar net/http/httptest net/http/httputil net/http/pprof net/rpc os/exec os/signal \
-	os/user runtime/metrics testing
+	os/user runtime/metrics testing go/doc go/parser text/scanner
 # What ocb compiles the distribution with (cgo_enabled: false), and the demo program too.
 STATIC_BUILD := CGO_ENABLED=0 $(GO) build -trimpath
 
@@ -54,6 +54,9 @@ build:
 # to compile). Same binary as `make build`, byte for byte; the demo builds
 # with the same flags so that it reuses the compiled packages.
 binary: dist-deps
+	@$(MAKE) --no-print-directory link-binary
+
+link-binary:
 	@mkdir -p $(TOOLS)
 	cd $(DIST_DIR) && flock $(TOOLS)/build.lock env $(STATIC_BUILD) -ldflags='-s -w' -o otelcol-msg .
 
@@ -101,7 +104,12 @@ check-dist: $(OCB)
 
 # The demo: in-process Kafka, FastStream-shaped traffic, the real binary, a trace tree.
 # The demo program, built like the distribution so it reuses its compiled packages.
-demo-program: binary
+# The distribution's link (one core, some 10 s) and the demo's compile run side by side.
+demo-program: dist-deps
+	@$(MAKE) --no-print-directory -j2 link-binary link-demo
+
+link-demo:
+	@mkdir -p $(TOOLS)
 	$(STATIC_BUILD) -o $(TOOLS)/demo ./internal/cmd/demo
 
 run demo: demo-program
