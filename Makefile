@@ -162,8 +162,9 @@ test-crash: binary
 
 # Replicas that split the work (issue 16): gateways of the built binary in one
 # consumer group on a Kafka of its own, one SIGKILLed and one joining
-# mid-stream; prints "scale test: replicas=3 produced=N lost=0 ...". `make
-# test` runs it too, on its own so that its line shows.
+# mid-stream; prints "scale test: replicas=3 produced=N lost=0 ...". The same,
+# smaller, for the RabbitMQ, NATS JetStream and Redis Streams taps on the local
+# servers. `make test` runs them too, on their own so that their lines show.
 SCALE_TEST := $(GO) test -count=1 -run '^TestScale' -v -timeout 5m ./internal/e2e/
 test-scale: binary
 	OTELCOL_MSG_BINARY=$(CURDIR)/$(BINARY) $(SCALE_TEST)

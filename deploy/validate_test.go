@@ -24,6 +24,11 @@ var testEnv = map[string]string{
 	"TEMPO_OTLP_ENDPOINT":              "10.0.0.3:24317",
 	"OTELCOL_MSG_SAMPLING_RATIO":       "0.25",
 	"PROMETHEUS_OTLP_METRICS_ENDPOINT": "https://10.0.0.4:9443/api/v1/otlp/v1/metrics",
+	// The two-tier recipe (otelcol-msg/tier1.yaml, tier2.yaml).
+	"OTELCOL_MSG_TAIL_DECISION_WAIT":       "30s",
+	"OTELCOL_MSG_TAIL_SAMPLING_PERCENTAGE": "12.5",
+	"OTELCOL_MSG_INSTANCE_ID":              "tier2-a",
+	"OTELCOL_MSG_TIER2_HOSTNAME":           "otelcol-msg-tier2.observability.svc.cluster.local",
 }
 
 // collectorConfigs are the configs `otelcol-msg validate` must accept: every

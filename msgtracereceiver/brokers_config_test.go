@@ -103,15 +103,20 @@ func TestLoadBrokerConfigs(t *testing.T) {
 				n.Token = "secret"
 				n.TLS = tlsWith(func(c *configtls.ClientConfig) { c.CAFile = "/etc/nats/ca.pem" })
 				n.Subjects = []string{"orders.>", "billing.*.created"}
+				n.QueueGroup = "otelcol-msgtrace"
 				n.JetStream = natssource.JetStreamConfig{
 					Domain: "hub",
 					Streams: []natssource.StreamConfig{
-						{Name: "ORDERS", FilterSubjects: []string{"orders.eu.>"}, DeliverPolicy: natssource.DeliverAll},
+						{
+							Name: "ORDERS", FilterSubjects: []string{"orders.eu.>"}, DeliverPolicy: natssource.DeliverAll,
+							Durable: "otelcol-msgtrace", AckWait: 10 * time.Second, InactiveThreshold: 24 * time.Hour,
+						},
 						{Name: "AUDIT", DeliverPolicy: natssource.DeliverByStartTime, StartTime: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)},
 					},
 				}
 				n.MaxBatchSize = 100
 				n.PendingLimit = 10000
+				n.PendingBytesLimit = 16 << 20
 				n.ConnectTimeout = 2 * time.Second
 				n.Reconnect = natssource.ReconnectConfig{InitialInterval: 200 * time.Millisecond, MaxInterval: 5 * time.Second}
 				c.NATS = n
@@ -144,8 +149,10 @@ func TestLoadBrokerConfigs(t *testing.T) {
 				r.Channels = []string{"orders", "billing"}
 				r.Patterns = []string{"events:*"}
 				r.Streams = []redissource.StreamConfig{{Name: "orders-stream"}, {Name: "audit", StartID: redissource.StartAll}}
+				r.Group = redissource.GroupConfig{Name: "otelcol-msgtrace", Consumer: "replica-1", ClaimIdle: time.Minute}
 				r.MaxBatchSize = 64
 				r.Block = 2 * time.Second
+				r.MaxBulkBytes, r.MaxReplyElements = 8<<20, 65536
 				r.ConnectTimeout = time.Second
 				r.Reconnect = redissource.ReconnectConfig{InitialInterval: 100 * time.Millisecond, MaxInterval: 3 * time.Second}
 				c.Redis = r

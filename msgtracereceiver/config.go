@@ -20,6 +20,12 @@ type Config struct {
 	Spans SpansConfig `mapstructure:"spans"`
 	// Sampling applies to traces the receiver starts itself.
 	Sampling SamplingConfig `mapstructure:"sampling"`
+	// IncludeBaggage records each message's W3C baggage members as
+	// baggage.<key> attributes (for the baggage processor's policy and batch
+	// merge). Off by default, like Kafka message keys: baggage often carries
+	// personal data (user IDs, e-mail addresses), and nothing from a message
+	// that may be personal becomes an attribute unless asked for.
+	IncludeBaggage bool `mapstructure:"include_baggage"`
 	// RetryOnFailure is the backoff between attempts when the next consumer
 	// refuses spans with a retryable error. Messages are not acknowledged
 	// while their spans are retried.

@@ -14,9 +14,13 @@ import (
 )
 
 // NewFactory returns the factory of the msgtrace receiver.
+// The traces and metrics receivers of one component ID share one receiver
+// (shared.go): the map belongs to the factory.
 func NewFactory() receiver.Factory {
+	shared := &sharedReceivers{}
 	return receiver.NewFactory(metadata.Type, createDefaultConfig,
-		receiver.WithTraces(createTraces, metadata.TracesStability))
+		receiver.WithTraces(shared.createTraces, metadata.TracesStability),
+		receiver.WithMetrics(shared.createMetrics, metadata.MetricsStability))
 }
 
 func createDefaultConfig() component.Config {
@@ -36,6 +40,22 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-func createTraces(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Traces) (receiver.Traces, error) {
-	return newReceiver(set, cfg.(*Config), next)
+func (s *sharedReceivers) createTraces(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Traces) (receiver.Traces, error) {
+	sr, err := s.get(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	sr.traces.next = next
+	return sr, nil
+}
+
+// createMetrics wires the consumer metrics of the sources' `consumers`
+// blocks (settle delay, lag, stuck) to a metrics pipeline.
+func (s *sharedReceivers) createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
+	sr, err := s.get(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	sr.r.metricsOut.next = next
+	return sr, nil
 }

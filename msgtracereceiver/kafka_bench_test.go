@@ -16,9 +16,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/xpdata/pref"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/otelcol-msg/otelcol-msg/internal/cputime"
 	"github.com/otelcol-msg/otelcol-msg/internal/traceparent"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/kafkasource"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/metadata"
@@ -125,7 +128,7 @@ func (m *meter) add(n int64) {
 		p  *atomic.Pointer[mark]
 	}{{benchMessages / 4, &m.from}, {benchMessages * 3 / 4, &m.to}} {
 		if crossed(t.at) {
-			t.p.Store(&mark{n: now, wall: time.Now(), cpu: processCPU()})
+			t.p.Store(&mark{n: now, wall: time.Now(), cpu: cputime.Process()})
 			m.marked.Done()
 		}
 	}
@@ -218,7 +221,15 @@ func BenchmarkKafkaRawSarama(b *testing.B) {
 // settings: one receive span per message, handed to a consumer that does
 // nothing but count them.
 func BenchmarkKafkaTrace(b *testing.B) {
-	benchmarkTrace(b, spanmodel.ReceiveMessage, 1)
+	benchmarkTrace(b, spanmodel.ReceiveMessage, 1, false)
+}
+
+// BenchmarkKafkaTracePooling is BenchmarkKafkaTrace with the
+// pdata.useProtoPooling feature gate on (--feature-gates=pdata.useProtoPooling
+// in the binary): the pipeline returns each delivered Traces' objects to
+// pdata's pools, and the next Build takes them from there.
+func BenchmarkKafkaTracePooling(b *testing.B) {
+	benchmarkTrace(b, spanmodel.ReceiveMessage, 1, true)
 }
 
 // BenchmarkKafkaTraceHalfSampled is BenchmarkKafkaTrace on a topic whose
@@ -226,18 +237,23 @@ func BenchmarkKafkaTrace(b *testing.B) {
 // and yield no span. Against BenchmarkKafkaTrace it shows what the spans
 // cost, as opposed to reading and parsing the records.
 func BenchmarkKafkaTraceHalfSampled(b *testing.B) {
-	benchmarkTrace(b, spanmodel.ReceiveMessage, 2)
+	benchmarkTrace(b, spanmodel.ReceiveMessage, 2, false)
 }
 
 // BenchmarkKafkaTraceBatch is BenchmarkKafkaTrace with spans.receive: batch
 // (one span per delivered batch, a link per message).
 func BenchmarkKafkaTraceBatch(b *testing.B) {
-	benchmarkTrace(b, spanmodel.ReceiveBatch, 1)
+	benchmarkTrace(b, spanmodel.ReceiveBatch, 1, false)
 }
 
 // benchmarkTrace runs the receiver on a topic where one message in
-// sampleEvery is sampled.
-func benchmarkTrace(b *testing.B, receive spanmodel.Receive, sampleEvery int) {
+// sampleEvery is sampled, with pdata.useProtoPooling set to pooling. The
+// spans go through what the collector puts between a receiver and its first
+// processor (service/internal/refconsumer): the Traces is marked
+// pipeline-owned and released once consumed, which with the gate on returns
+// its objects to pdata's pools.
+func benchmarkTrace(b *testing.B, receive spanmodel.Receive, sampleEvery int, pooling bool) {
+	setPooling(b, pooling)
 	addrs := benchCluster(b, sampleEvery)
 	var total totals
 	b.ResetTimer()
@@ -245,6 +261,9 @@ func benchmarkTrace(b *testing.B, receive spanmodel.Receive, sampleEvery int) {
 		b.StopTimer()
 		m := newMeter()
 		next, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+			if pref.MarkPipelineOwnedTraces(td) {
+				defer pref.UnrefTraces(td)
+			}
 			m.add(receivedMessages(td, receive, sampleEvery))
 			return nil
 		})
@@ -295,4 +314,14 @@ func receivedMessages(td ptrace.Traces, receive spanmodel.Receive, sampleEvery i
 		}
 	}
 	return n
+}
+
+// setPooling sets the pdata.useProtoPooling gate for the benchmark and
+// restores it after.
+func setPooling(b *testing.B, on bool) {
+	b.Helper()
+	id := pref.UseProtoPooling.ID()
+	was := pref.UseProtoPooling.IsEnabled()
+	require.NoError(b, featuregate.GlobalRegistry().Set(id, on))
+	b.Cleanup(func() { require.NoError(b, featuregate.GlobalRegistry().Set(id, was)) })
 }

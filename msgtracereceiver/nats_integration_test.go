@@ -55,6 +55,7 @@ func TestNATSReceiver(t *testing.T) {
 
 	proxy := sourcetest.StartProxy(t, "127.0.0.1:0", sourcetest.NATSAddr)
 	cfg := createDefaultConfig().(*Config)
+	cfg.IncludeBaggage = true // checkBrokerSpans checks baggage
 	n := natssource.NewDefaultConfig()
 	n.Servers = []string{"nats://" + proxy.Addr()}
 	n.Subjects = []string{root + ".core.>"}

@@ -30,6 +30,8 @@ type pipeline struct {
 	retry  configretry.BackOffConfig
 	tel    *telemetry
 	logger *zap.Logger
+	// includeBaggage is include_baggage; when false, baggage is not read.
+	includeBaggage bool
 }
 
 var _ message.Deliver = (*pipeline)(nil).deliver
@@ -40,6 +42,12 @@ func (p *pipeline) deliver(ctx context.Context, msgs []message.Message) error {
 		return nil
 	}
 	p.tel.observed(ctx, p.system, msgs)
+	if !p.includeBaggage {
+		// Cleared in place: a source rebuilds its messages for every call.
+		for i := range msgs {
+			msgs[i].Baggage = ""
+		}
+	}
 	td, faults := p.model.Build(msgs)
 	faults.Each(func(kind string, n int) { p.tel.faults(ctx, p.system, kind, n) })
 	spans := td.SpanCount()

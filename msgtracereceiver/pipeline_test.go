@@ -61,8 +61,8 @@ func newTestDeliver(t *testing.T, next consumer.Traces, mutate func(*Config)) (m
 func testMessages(traceparent string) []message.Message {
 	now := time.Now()
 	return []message.Message{
-		{System: "kafka", Destination: "orders", Partition: "0", Identity: "c/orders/0/0", Timestamp: now, Observed: now, TraceParent: traceparent},
-		{System: "kafka", Destination: "orders", Partition: "0", Identity: "c/orders/0/1", Timestamp: now, Observed: now, TraceParent: traceparent},
+		{System: "kafka", Destination: "orders", Subscription: "orders", Partition: "0", Identity: "c/orders/0/0", Timestamp: now, Observed: now, TraceParent: traceparent},
+		{System: "kafka", Destination: "orders", Subscription: "orders", Partition: "0", Identity: "c/orders/0/1", Timestamp: now, Observed: now, TraceParent: traceparent},
 	}
 }
 
@@ -140,7 +140,7 @@ func TestDeliverCountsObservedAndFaults(t *testing.T) {
 	assert.Equal(t, 4, next.SpanCount())
 
 	metadatatest.AssertEqualMsgtraceReceiverMessagesObserved(t, tt, []metricdata.DataPoint[int64]{{
-		Attributes: attribute.NewSet(attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", "orders")),
+		Attributes: attribute.NewSet(attribute.String("messaging.system", "kafka"), attribute.String("subscription", "orders")),
 		Value:      4,
 	}}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualMsgtraceReceiverFaults(t, tt, []metricdata.DataPoint[int64]{{

@@ -46,6 +46,7 @@ func TestRabbitMQReceiver(t *testing.T) {
 	}
 
 	cfg := createDefaultConfig().(*Config)
+	cfg.IncludeBaggage = true // checkBrokerSpans checks baggage
 	r := rabbitmqsource.NewDefaultConfig()
 	r.Endpoint = "amqp://" + sourcetest.RabbitMQAddr
 	r.Firehose.Exchanges = []string{exchange}

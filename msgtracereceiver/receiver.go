@@ -21,13 +21,15 @@ const defaultServiceName = "otelcol-msg"
 
 // msgtraceReceiver owns the sources and the pipelines they deliver to.
 type msgtraceReceiver struct {
-	cfg     *Config
-	set     receiver.Settings
-	next    consumer.Traces
-	model   *spanmodel.Builder
-	tel     *telemetry
-	sources []message.Source
-	started []message.Source
+	cfg   *Config
+	set   receiver.Settings
+	next  consumer.Traces
+	model *spanmodel.Builder
+	tel   *telemetry
+	// metricsOut is the metrics pipeline of settle metrics (shared.go).
+	metricsOut metricsSlot
+	sources    []namedSource
+	started    []namedSource
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*msgtraceReceiver, error) {
@@ -82,15 +84,19 @@ func (r *msgtraceReceiver) settingsFor(system string) (message.Settings, error) 
 		retry:  r.cfg.RetryOnFailure,
 		tel:    r.tel,
 		logger: logger,
+
+		includeBaggage: r.cfg.IncludeBaggage,
 	}
-	return message.Settings{Logger: logger, Telemetry: r.tel, Deliver: p.deliver}, nil
+	return message.Settings{Logger: logger, Telemetry: r.tel, Deliver: p.deliver, Derived: r.derived()}, nil
 }
 
 // Start starts every source. Sources connect in the background, so only a
 // configuration error (a TLS file that cannot be read) fails Start.
 func (r *msgtraceReceiver) Start(ctx context.Context, host component.Host) error {
+	// One status per source; the host sees the worst (status.go).
+	status := newSourceStatus(host)
 	for _, s := range r.sources {
-		if err := s.Start(ctx, host); err != nil {
+		if err := s.Start(ctx, status.hostFor(s.system)); err != nil {
 			return errors.Join(err, r.Shutdown(ctx))
 		}
 		r.started = append(r.started, s)

@@ -36,6 +36,7 @@ func TestRedisReceiver(t *testing.T) {
 	t.Cleanup(func() { c.Del(stream) })
 
 	cfg := createDefaultConfig().(*Config)
+	cfg.IncludeBaggage = true // checkBrokerSpans checks baggage
 	r := redissource.NewDefaultConfig()
 	r.Endpoint = sourcetest.RedisAddr
 	r.Channels = []string{channel}

@@ -22,10 +22,17 @@ func (cfg *Config) hasSource() bool {
 	return cfg.Kafka != nil || cfg.RabbitMQ != nil || cfg.NATS != nil || cfg.Redis != nil
 }
 
+// namedSource is a source and the messaging system it taps, which names it
+// in the receiver's component status.
+type namedSource struct {
+	message.Source
+	system string
+}
+
 // newSources builds the configured sources. settingsFor returns the
 // pipeline, telemetry and logger of one messaging system.
-func newSources(cfg *Config, settingsFor func(system string) (message.Settings, error)) ([]message.Source, error) {
-	var srcs []message.Source
+func newSources(cfg *Config, settingsFor func(system string) (message.Settings, error)) ([]namedSource, error) {
+	var srcs []namedSource
 	if cfg.Kafka != nil {
 		set, err := settingsFor(kafkasource.System)
 		if err != nil {
@@ -35,7 +42,7 @@ func newSources(cfg *Config, settingsFor func(system string) (message.Settings, 
 		if err != nil {
 			return nil, fmt.Errorf("kafka source: %w", err)
 		}
-		srcs = append(srcs, src)
+		srcs = append(srcs, namedSource{src, kafkasource.System})
 	}
 	if cfg.RabbitMQ != nil {
 		set, err := settingsFor(rabbitmqsource.System)
@@ -46,7 +53,7 @@ func newSources(cfg *Config, settingsFor func(system string) (message.Settings, 
 		if err != nil {
 			return nil, fmt.Errorf("rabbitmq source: %w", err)
 		}
-		srcs = append(srcs, src)
+		srcs = append(srcs, namedSource{src, rabbitmqsource.System})
 	}
 	if cfg.NATS != nil {
 		set, err := settingsFor(natssource.System)
@@ -57,7 +64,7 @@ func newSources(cfg *Config, settingsFor func(system string) (message.Settings, 
 		if err != nil {
 			return nil, fmt.Errorf("nats source: %w", err)
 		}
-		srcs = append(srcs, src)
+		srcs = append(srcs, namedSource{src, natssource.System})
 	}
 	if cfg.Redis != nil {
 		set, err := settingsFor(redissource.System)
@@ -68,7 +75,7 @@ func newSources(cfg *Config, settingsFor func(system string) (message.Settings, 
 		if err != nil {
 			return nil, fmt.Errorf("redis source: %w", err)
 		}
-		srcs = append(srcs, src)
+		srcs = append(srcs, namedSource{src, redissource.System})
 	}
 	return srcs, nil
 }

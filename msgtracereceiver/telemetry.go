@@ -13,8 +13,9 @@ import (
 
 // Attribute keys of the receiver's own metrics that semconv does not name.
 const (
-	attrFaultKind  = attribute.Key("kind")
-	attrDropReason = attribute.Key("reason")
+	attrFaultKind    = attribute.Key("kind")
+	attrDropReason   = attribute.Key("reason")
+	attrSubscription = attribute.Key("subscription")
 )
 
 // Reasons for msgtrace_receiver_messages_dropped.
@@ -58,16 +59,18 @@ func (t *telemetry) PartitionLag(ctx context.Context, system, destination, parti
 		semconv.MessagingDestinationPartitionIDKey.String(partition)))
 }
 
-// observed counts messages read, per destination. msgs of one Deliver call
-// usually share it, so this records once per run of equal destinations.
+// observed counts messages read, per configured subscription (never per
+// destination: a subject behind `>` or a channel behind a pattern would make
+// a series per value). msgs of one Deliver call usually share it, so this
+// records once per run of equal subscriptions.
 func (t *telemetry) observed(ctx context.Context, system string, msgs []message.Message) {
 	for i := 0; i < len(msgs); {
 		j := i + 1
-		for j < len(msgs) && msgs[j].Destination == msgs[i].Destination {
+		for j < len(msgs) && msgs[j].Subscription == msgs[i].Subscription {
 			j++
 		}
 		t.tb.MsgtraceReceiverMessagesObserved.Add(ctx, int64(j-i), metric.WithAttributes(
-			semconv.MessagingSystemKey.String(system), semconv.MessagingDestinationNameKey.String(msgs[i].Destination)))
+			semconv.MessagingSystemKey.String(system), attrSubscription.String(msgs[i].Subscription)))
 		i = j
 	}
 }

@@ -188,7 +188,8 @@ func (f *facts) has(slot factSlot) bool { return f.present[slot] || f.renamed[sl
 // A value moves to its new key, converted to a string when the registry types the new key as
 // string (messaging.kafka.destination.partition, an int, becomes messaging.destination.partition.id).
 // When the new key is already set, its value wins and the deprecated key is dropped. keepOld
-// keeps the deprecated keys (duplicate mode).
+// keeps the deprecated keys (duplicate mode). A rename without a new key (To "", an attribute
+// semconv removed, with removed_attributes: drop) drops its key in both modes.
 //
 // pdata has no key rename and its removes and inserts are linear, so in replace mode the values
 // move out to the workspace in one pass, the deprecated keys go in one RemoveIf pass, and the new
@@ -200,14 +201,21 @@ func (p *semconvProcessor) applyRenames(attrs pcommon.Map, s *scan, f *facts, ke
 		// One key (FastStream's publish spans): in place. The insert takes the slot the caller
 		// reserved or grows the slice, the remove moves it into the old key's slot.
 		a := s.renames[0]
-		if dst, exists := attrs.GetOrPutEmpty(a.To); !exists {
-			src, _ := attrs.Get(a.From) // after the insert, which may have moved the backing array
-			src.MoveTo(dst)
-			convert(dst, a)
+		if a.To != "" {
+			if dst, exists := attrs.GetOrPutEmpty(a.To); !exists {
+				src, _ := attrs.Get(a.From) // after the insert, which may have moved the backing array
+				src.MoveTo(dst)
+				convert(dst, a)
+			}
 		}
 		attrs.Remove(a.From)
 	case keepOld:
+		drops := false
 		for _, a := range s.renames {
+			if a.To == "" {
+				drops = true
+				continue
+			}
 			dst, exists := attrs.GetOrPutEmpty(a.To)
 			if exists {
 				continue
@@ -215,6 +223,14 @@ func (p *semconvProcessor) applyRenames(attrs pcommon.Map, s *scan, f *facts, ke
 			src, _ := attrs.Get(a.From) // after the insert, which may have moved the backing array
 			src.CopyTo(dst)
 			convert(dst, a)
+		}
+		if drops {
+			// A removed attribute has no new name to keep it beside: it goes in both modes.
+			for _, a := range s.renames {
+				if a.To == "" {
+					attrs.Remove(a.From)
+				}
+			}
 		}
 	default:
 		vals := work.values(len(s.renames))
@@ -236,6 +252,9 @@ func (p *semconvProcessor) applyRenames(attrs pcommon.Map, s *scan, f *facts, ke
 			return false
 		})
 		for j, a := range s.renames {
+			if a.To == "" {
+				continue // removed from semconv: dropped
+			}
 			if dst, exists := attrs.GetOrPutEmpty(a.To); !exists {
 				vals[j].MoveTo(dst)
 				convert(dst, a)

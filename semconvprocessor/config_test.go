@@ -22,10 +22,12 @@ func TestLoadConfig(t *testing.T) {
 		expected component.Config
 		errMsg   string
 	}{
-		{id: component.NewID(metadata.Type), expected: &Config{Mode: ModeReplace}},
-		{id: component.NewIDWithName(metadata.Type, "replace"), expected: &Config{Mode: ModeReplace}},
-		{id: component.NewIDWithName(metadata.Type, "duplicate"), expected: &Config{Mode: ModeDuplicate}},
+		{id: component.NewID(metadata.Type), expected: &Config{Mode: ModeReplace, RemovedAttributes: RemovedDrop}},
+		{id: component.NewIDWithName(metadata.Type, "replace"), expected: &Config{Mode: ModeReplace, RemovedAttributes: RemovedDrop}},
+		{id: component.NewIDWithName(metadata.Type, "duplicate"), expected: &Config{Mode: ModeDuplicate, RemovedAttributes: RemovedDrop}},
+		{id: component.NewIDWithName(metadata.Type, "keep_removed"), expected: &Config{Mode: ModeDuplicate, RemovedAttributes: RemovedKeep}},
 		{id: component.NewIDWithName(metadata.Type, "invalid_mode"), errMsg: `mode: must be "replace" or "duplicate", got "dup"`},
+		{id: component.NewIDWithName(metadata.Type, "invalid_both"), errMsg: "mode: must be \"replace\" or \"duplicate\", got \"dup\"\nremoved_attributes: must be \"drop\" or \"keep\", got \"delete\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
@@ -45,6 +47,6 @@ func TestLoadConfig(t *testing.T) {
 
 func TestCreateDefaultConfig(t *testing.T) {
 	cfg := createDefaultConfig()
-	assert.Equal(t, &Config{Mode: ModeReplace}, cfg)
+	assert.Equal(t, &Config{Mode: ModeReplace, RemovedAttributes: RemovedDrop}, cfg)
 	assert.NoError(t, cfg.(*Config).Validate())
 }

@@ -14,12 +14,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 )
 
-// The golden tests run every testdata/{traces,metrics}/<case>/input.json through the processor
+// The golden tests run every testdata/{traces,metrics,logs}/<case>/input.json through the processor
 // and compare the result with <case>/replace.json and, where it exists, <case>/duplicate.json.
 //
 //	go test ./semconvprocessor -run Golden -update
@@ -81,10 +82,17 @@ func runGolden(t *testing.T, signal string, run func(*testing.T, Mode, []byte) [
 	}
 }
 
+// goldenConfig is the default configuration in the given mode.
+func goldenConfig(mode Mode) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Mode = mode
+	return cfg
+}
+
 func consumeTraces(t *testing.T, mode Mode, td ptrace.Traces) ptrace.Traces {
 	t.Helper()
 	sink := new(consumertest.TracesSink)
-	cfg := &Config{Mode: mode}
+	cfg := goldenConfig(mode)
 	p, err := NewFactory().CreateTraces(context.Background(), processortest.NewNopSettings(NewFactory().Type()), cfg, sink)
 	require.NoError(t, err)
 	require.NoError(t, p.ConsumeTraces(context.Background(), td))
@@ -96,13 +104,24 @@ func consumeTraces(t *testing.T, mode Mode, td ptrace.Traces) ptrace.Traces {
 func consumeMetrics(t *testing.T, mode Mode, md pmetric.Metrics) pmetric.Metrics {
 	t.Helper()
 	sink := new(consumertest.MetricsSink)
-	cfg := &Config{Mode: mode}
+	cfg := goldenConfig(mode)
 	p, err := NewFactory().CreateMetrics(context.Background(), processortest.NewNopSettings(NewFactory().Type()), cfg, sink)
 	require.NoError(t, err)
 	require.NoError(t, p.ConsumeMetrics(context.Background(), md))
 	require.NoError(t, p.Shutdown(context.Background()))
 	require.Len(t, sink.AllMetrics(), 1)
 	return sink.AllMetrics()[0]
+}
+
+func consumeLogs(t *testing.T, mode Mode, ld plog.Logs) plog.Logs {
+	t.Helper()
+	sink := new(consumertest.LogsSink)
+	p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(NewFactory().Type()), goldenConfig(mode), sink)
+	require.NoError(t, err)
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, p.Shutdown(context.Background()))
+	require.Len(t, sink.AllLogs(), 1)
+	return sink.AllLogs()[0]
 }
 
 // normalize re-encodes OTLP JSON with every attribute list sorted by key and indented, so that

@@ -50,7 +50,7 @@ func newSemconvProcessor(set processor.Settings, cfg *Config) (*semconvProcessor
 	}
 	p := &semconvProcessor{
 		duplicate: cfg.Mode == ModeDuplicate,
-		idx:       renames.New(codeRenames()),
+		idx:       renames.New(codeRenames(), cfg.RemovedAttributes != RemovedKeep),
 		schemaURL: renames.SchemaURL(),
 		logger:    set.Logger,
 		telemetry: tb,

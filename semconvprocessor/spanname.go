@@ -4,22 +4,47 @@ import (
 	"strings"
 )
 
-// oldSpanName splits a span name of the pre-1.26 form "<destination> <action>", which FastStream
-// ("orders publish", "orders create", "orders process"), otelsarama ("orders publish",
-// "orders receive") and kotel ("orders publish", "orders receive", "orders process") use.
-// action must be an operation word (create, send, receive, process, settle, or the deprecated
-// publish and deliver); op is its 1.44 messaging.operation.type. The destination may contain
-// spaces: the action is the last word.
+// oldSpanName splits a span name of an old messaging form: "<destination> <action>" (semconv up
+// to 1.23: FastStream's "orders publish", otelsarama's "orders receive", kotel's "orders process",
+// the Java agent 1.x's "orders process"), "<action> <destination>" (1.24 and 1.25, kafkajs and the
+// Java agent 2.x: "publish orders") or a bare "<action>". action must be an operation word
+// (create, send, receive, process, settle, or the deprecated publish and deliver); op is its 1.44
+// messaging.operation.type. The destination may contain spaces. Old conventions wrote temporary and
+// anonymous destinations as "(temporary)" and "(anonymous)": those give no destination.
 func (p *semconvProcessor) oldSpanName(name string) (destination, op string, ok bool) {
-	i := strings.LastIndexByte(name, ' ')
-	if i <= 0 {
-		return "", "", false
+	if op, ok = p.idx.Operation(name); ok {
+		return "", op, true
 	}
-	op, ok = p.idx.Operation(name[i+1:])
-	if !ok {
-		return "", "", false
+	if i := strings.LastIndexByte(name, ' '); i > 0 {
+		if op, ok = p.idx.Operation(name[i+1:]); ok {
+			return nameDestination(name[:i]), op, true
+		}
 	}
-	return name[:i], op, true
+	if i := strings.IndexByte(name, ' '); i > 0 && i < len(name)-1 {
+		if op, ok = p.idx.Operation(name[:i]); ok {
+			return nameDestination(name[i+1:]), op, true
+		}
+	}
+	return "", "", false
+}
+
+// nameDestination is the destination of an old span name, "" for the placeholders of temporary
+// and anonymous destinations.
+func nameDestination(d string) string {
+	if d == "(temporary)" || d == "(anonymous)" {
+		return ""
+	}
+	return d
+}
+
+// nameAgrees reports whether name is "{opName} {destination}", or opName when destination is "",
+// without building that string.
+func nameAgrees(name, opName, destination string) bool {
+	if destination == "" {
+		return name == opName
+	}
+	return len(name) == len(opName)+1+len(destination) && name[len(opName)] == ' ' &&
+		name[:len(opName)] == opName && name[len(opName)+1:] == destination
 }
 
 // rabbitMQDestinationName is the 1.44 messaging.destination.name of RabbitMQ: "{exchange}:{routing

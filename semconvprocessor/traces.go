@@ -21,16 +21,19 @@ func (p *semconvProcessor) processTraces(ctx context.Context, td ptrace.Traces) 
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
 			spans := ss.Spans()
-			n := 0
+			var n, others int
 			for k := 0; k < spans.Len(); k++ {
-				if p.migrateSpan(spans.At(k), &work) {
+				switch p.migrateSpan(spans.At(k), &work) {
+				case spanMigrated:
 					n++
+				case spanNotMessaging:
+					others++
 				}
 			}
-			if n > 0 {
+			if n > 0 && others == 0 {
 				ss.SetSchemaUrl(p.schemaURL)
-				migrated += int64(n)
 			}
+			migrated += int64(n)
 		}
 	}
 	if migrated > 0 {
@@ -39,20 +42,36 @@ func (p *semconvProcessor) processTraces(ctx context.Context, td ptrace.Traces) 
 	return td, nil
 }
 
-// migrateSpan rewrites one span if it carries old messaging conventions and reports whether it
-// did. A messaging span is current when it has messaging.operation.name (required since 1.26)
-// and no deprecated messaging attribute or value.
-func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) bool {
+// spanResult is what migrateSpan did with a span. A scope takes the 1.44 schema URL when some of
+// its spans were migrated and all the others were current: a span the processor does not migrate
+// (not messaging) may follow the scope's old schema in its other conventions.
+type spanResult int
+
+const (
+	spanNotMessaging spanResult = iota
+	spanCurrent
+	spanMigrated
+)
+
+// migrateSpan rewrites one span if it carries old messaging conventions. A messaging span is
+// current when it has messaging.operation.name (required since 1.26), no deprecated messaging
+// attribute or value, no attribute semconv removed (unless removed_attributes: keep), and a name
+// that is not an old form disagreeing with its attributes.
+func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) spanResult {
 	attrs := span.Attributes()
 	var buf scanBuffers
 	var fs facts
 	sc := p.scanAttributes(attrs, renames.Spans, &buf, &fs)
-	if !sc.old() && (!sc.messaging || fs.present[factOpName]) {
-		return false
+	if !sc.messaging {
+		return spanNotMessaging
+	}
+	if !sc.old() && fs.present[factOpName] {
+		return p.renameCurrentSpan(span, &fs)
 	}
 	p.applyRenames(attrs, &sc, &fs, p.duplicate, work)
 	f := p.spanFacts(&fs, sc.oldValue)
 
+	// The old name is read only for what the attributes lack: the operation, the destination.
 	nameDest, nameOp, oldName := p.oldSpanName(span.Name())
 	op := f.opType
 	if !f.hasOpType {
@@ -62,7 +81,7 @@ func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) bool {
 		}
 	}
 	failed := span.Status().Code() == ptrace.StatusCodeError && !sc.hasErrorType
-	fillDest := f.system != systemRabbitMQ && oldName && nameDest != "" && !f.hasDestName && f.template == ""
+	fillDest := f.system != systemRabbitMQ && nameDest != "" && !f.hasDestName && f.template == ""
 	attrs.EnsureCapacity(attrs.Len() + count(!f.hasOpType && op != "", !f.hasOpName && op != "", failed, fillDest))
 
 	if !f.hasOpType && op != "" {
@@ -84,21 +103,46 @@ func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) bool {
 		attrs.PutStr(keyDestinationName, nameDest)
 		f.destName = nameDest
 	}
-	if oldName {
-		opName := f.opName
-		if opName == "" { // messaging.operation.name set, but not a string
-			opName = op
-		}
-		if dest := f.spanDestination(); dest != "" {
-			span.SetName(opName + " " + dest)
-		} else {
-			span.SetName(opName)
-		}
+	// The 1.44 name follows from the attributes whenever they name the operation, whatever the
+	// old name was: "{messaging.operation.name} {destination}".
+	opName := f.opName
+	if opName == "" { // messaging.operation.name set, but not a string
+		opName = op
+	}
+	if opName != "" {
+		setSpanName(span, opName, f.spanDestination())
 	}
 	if failed {
 		attrs.PutStr(keyErrorType, exceptionType(span.Events()))
 	}
-	return true
+	return spanMigrated
+}
+
+// renameCurrentSpan gives a span with current attributes the 1.44 name when its name is an old
+// form that disagrees with them (an instrumentation that moved its attributes to 1.26 but kept
+// "publish orders"). Any other name is the application's choice and stays.
+func (p *semconvProcessor) renameCurrentSpan(span ptrace.Span, fs *facts) spanResult {
+	opName := fs.str[factOpName]
+	dest := destinationOf(fs.str[factTemplate], fs.str[factDestName], fs.boolean[factTemporary] || fs.boolean[factAnonymous])
+	if opName == "" || nameAgrees(span.Name(), opName, dest) {
+		return spanCurrent
+	}
+	if _, _, old := p.oldSpanName(span.Name()); !old {
+		return spanCurrent
+	}
+	setSpanName(span, opName, dest)
+	return spanMigrated
+}
+
+func setSpanName(span ptrace.Span, opName, dest string) {
+	if nameAgrees(span.Name(), opName, dest) {
+		return
+	}
+	if dest == "" {
+		span.SetName(opName)
+		return
+	}
+	span.SetName(opName + " " + dest)
 }
 
 // spanFacts are the attributes migrateSpan reads, as they are after the renames.
@@ -133,16 +177,21 @@ func (p *semconvProcessor) spanFacts(f *facts, oldValue bool) spanFacts {
 	return sf
 }
 
-// spanDestination is the {destination} of a 1.44 span name: messaging.destination.template when
-// set, else messaging.destination.name unless the destination is temporary or anonymous.
+// spanDestination is the {destination} of a 1.44 span name (see destinationOf).
 func (f *spanFacts) spanDestination() string {
+	return destinationOf(f.template, f.destName, f.temporary || f.anonymous)
+}
+
+// destinationOf is the {destination} of a 1.44 span name: messaging.destination.template when
+// set, else messaging.destination.name unless the destination is temporary or anonymous.
+func destinationOf(template, name string, temporaryOrAnonymous bool) string {
 	switch {
-	case f.template != "":
-		return f.template
-	case f.temporary || f.anonymous:
+	case template != "":
+		return template
+	case temporaryOrAnonymous:
 		return ""
 	default:
-		return f.destName
+		return name
 	}
 }
 

@@ -68,9 +68,9 @@ func TestSpanNamesAndOperations(t *testing.T) {
 			wantName: "create orders", wantType: "create", wantOp: "create",
 		},
 		{
-			name: "operation from the kind when neither names it", spanName: "kafka.produce", kind: ptrace.SpanKindProducer,
+			name: "operation from the kind when neither names it; the name follows", spanName: "kafka.produce", kind: ptrace.SpanKindProducer,
 			attrs:    map[string]any{"messaging.system": "kafka", "messaging.destination": "orders"},
-			wantName: "kafka.produce", wantType: "send", wantOp: "send",
+			wantName: "send orders", wantType: "send", wantOp: "send",
 		},
 		{
 			name: "existing operation.name is kept", spanName: "orders receive", kind: ptrace.SpanKindClient,
@@ -98,9 +98,34 @@ func TestSpanNamesAndOperations(t *testing.T) {
 			wantName: "send orders", wantType: "send", wantOp: "send",
 		},
 		{
-			name: "a custom span name is kept", spanName: "handle order", kind: ptrace.SpanKindConsumer,
+			name: "a name of any form follows the attributes", spanName: "handle order", kind: ptrace.SpanKindConsumer,
 			attrs:    map[string]any{"messaging.system": "kafka", "messaging.destination.name": "orders", "messaging.operation": "process"},
-			wantName: "handle order", wantType: "process", wantOp: "process",
+			wantName: "process orders", wantType: "process", wantOp: "process",
+		},
+		{
+			name: "half-migrated: an old <action> <destination> name against 1.44 attributes", spanName: "publish orders", kind: ptrace.SpanKindProducer,
+			attrs:    map[string]any{"messaging.system": "kafka", "messaging.destination.name": "orders", "messaging.operation": "publish", "messaging.operation.name": "send"},
+			wantName: "send orders", wantType: "send", wantOp: "send",
+		},
+		{
+			name: "the attributes' destination wins over the name's", spanName: "orders-v1 publish", kind: ptrace.SpanKindProducer,
+			attrs:    map[string]any{"messaging.system": "kafka", "messaging.destination.name": "orders-v2", "messaging.operation": "publish"},
+			wantName: "send orders-v2", wantType: "send", wantOp: "send",
+		},
+		{
+			name: "operation and destination from an <action> <destination> name", spanName: "receive invoices", kind: ptrace.SpanKindConsumer,
+			attrs:    map[string]any{"messaging.system": "kafka", "messaging.kafka.consumer_group": "billing"},
+			wantName: "receive invoices", wantType: "receive", wantOp: "receive",
+		},
+		{
+			name: "the (temporary) placeholder of old names is no destination", spanName: "(temporary) send", kind: ptrace.SpanKindProducer,
+			attrs:    map[string]any{"messaging.system": "jms", "messaging.temp_destination": true},
+			wantName: "send", wantType: "send", wantOp: "send",
+		},
+		{
+			name: "no operation anywhere: the name stays", spanName: "kafka.poll", kind: ptrace.SpanKindInternal,
+			attrs:    map[string]any{"messaging.system": "kafka", "messaging.destination": "orders"},
+			wantName: "kafka.poll", wantType: "", wantOp: "",
 		},
 		{
 			name: "consume side of 1.17 (messaging.source.*)", spanName: "stock receive", kind: ptrace.SpanKindConsumer,

@@ -20,6 +20,9 @@ type counts struct {
 	perBatch map[string]int
 	// rebuilt counts the gateway's rebuilt send spans, by topic.
 	rebuilt map[string]int
+	// settled counts settle spans (an application group's commit seen by
+	// the gateway, one per message and group), by topic.
+	settled map[string]int
 }
 
 // expectation is what the demo's traffic must make the gateway export.
@@ -32,7 +35,7 @@ func isApp(r harness.SpanRecord) bool { return r.Scope.Name() == faststreamScope
 // messaging.destination.name, not by its name, so the count does not depend on
 // naming details.
 func count(td ptrace.Traces) counts {
-	c := counts{perMessage: map[string]int{}, perBatch: map[string]int{}, rebuilt: map[string]int{}}
+	c := counts{perMessage: map[string]int{}, perBatch: map[string]int{}, rebuilt: map[string]int{}, settled: map[string]int{}}
 	for _, r := range harness.Spans(td) {
 		if isApp(r) {
 			c.appSpans++
@@ -41,6 +44,10 @@ func count(td ptrace.Traces) counts {
 		topic := ""
 		if dest, ok := r.Span.Attributes().Get("messaging.destination.name"); ok {
 			topic = dest.AsString()
+		}
+		if op, ok := r.Span.Attributes().Get("messaging.operation.type"); ok && op.AsString() == "settle" {
+			c.settled[topic]++
+			continue
 		}
 		switch r.Span.Kind() {
 		case ptrace.SpanKindProducer:
@@ -73,6 +80,7 @@ func (e expectation) missing(td ptrace.Traces) []string {
 	check("receive spans", e.perMessage, got.perMessage)
 	check("messages linked from batch receive spans", e.perBatch, got.perBatch)
 	check("rebuilt send spans", e.rebuilt, got.rebuilt)
+	check("settle spans", e.settled, got.settled)
 	sort.Strings(out)
 	return out
 }

@@ -23,6 +23,7 @@ var keyAttributes = []string{
 	"messaging.destination.partition.id",
 	"messaging.kafka.offset",
 	"messaging.batch.message_count",
+	"messaging.consumer.group.name",
 }
 
 type node struct {

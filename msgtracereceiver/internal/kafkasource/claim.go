@@ -43,9 +43,13 @@ type handler struct {
 	host      component.Host
 }
 
-// Setup runs when a session starts: the group is joined again, so a
-// recoverable error reported earlier is over.
+// Setup runs when a session starts: the start offsets of partitions without
+// a committed one are fixed (startOffsets), and the group is joined again,
+// so a recoverable error reported earlier is over.
 func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
+	if err := h.startOffsets(sess); err != nil {
+		return err
+	}
 	componentstatus.ReportStatus(h.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	h.src.logger.Debug("kafka partitions assigned", zap.Any("claims", sess.Claims()))
 	return nil
@@ -82,7 +86,9 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 			if ctx.Err() != nil {
 				continue // a batch after a failed one is never marked
 			}
-			if err := h.src.set.Deliver(ctx, b.seal()); err != nil {
+			msgs := b.seal()
+			h.src.observe(msgs)
+			if err := h.src.set.Deliver(ctx, msgs); err != nil {
 				cancel()
 				continue
 			}
@@ -164,13 +170,16 @@ type claim struct {
 	partition int32
 	partStr   string
 	idPrefix  string
-	address   string
-	port      int
+	// subscription is the `topics` entry the partition is tapped for.
+	subscription string
+	address      string
+	port         int
 }
 
 func (h *handler) newClaim(cl sarama.ConsumerGroupClaim) *claim {
 	c := &claim{h: h, topic: cl.Topic(), partition: cl.Partition()}
 	c.partStr = strconv.FormatInt(int64(c.partition), 10)
+	c.subscription = h.src.matcher.subscription(c.topic)
 	c.idPrefix = h.clusterID + "/" + c.topic + "/" + c.partStr + "/"
 	if b, err := h.client.Leader(c.topic, c.partition); err == nil {
 		host, port, splitErr := net.SplitHostPort(b.Addr())
@@ -242,6 +251,7 @@ func (c *claim) add(ctx context.Context, b *batch, r *sarama.ConsumerMessage, ob
 	b.msgs = append(b.msgs, message.Message{
 		System:        System,
 		Destination:   c.topic,
+		Subscription:  c.subscription,
 		Partition:     c.partStr,
 		Timestamp:     ts,
 		Observed:      observed,

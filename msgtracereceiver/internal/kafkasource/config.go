@@ -10,6 +10,9 @@ import (
 	"github.com/IBM/sarama"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 )
 
 // Initial offsets, as in contrib's configkafka.
@@ -35,13 +38,15 @@ type Config struct {
 	Brokers []string `mapstructure:"brokers"`
 	// Topics to tap: a name, or a regular expression when it starts with '^'.
 	Topics []string `mapstructure:"topics"`
-	// TopicRefreshInterval is how often regular expressions are matched
-	// against the cluster's topics again, so new topics are picked up.
+	// TopicRefreshInterval is how often the cluster's metadata is read
+	// again, so that new topics (by name or regex) and added partitions are
+	// picked up; they are read from their oldest offset.
 	TopicRefreshInterval time.Duration `mapstructure:"topic_refresh_interval"`
 	// GroupID is the tap's own consumer group.
 	GroupID string `mapstructure:"group_id"`
-	// InitialOffset is where a partition without a committed offset starts:
-	// "latest" or "earliest".
+	// InitialOffset is where a partition that existed when the tap first
+	// started, and has no committed offset, starts: "latest" or "earliest".
+	// Partitions that appear later always start at their oldest offset.
 	InitialOffset string `mapstructure:"initial_offset"`
 	// ProtocolVersion is the Kafka version the client assumes, e.g. "3.7.0".
 	ProtocolVersion string `mapstructure:"protocol_version"`
@@ -64,6 +69,9 @@ type Config struct {
 	// only marked after the pipeline accepted the spans, so a shorter
 	// interval only narrows the redelivery window after a crash.
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// Consumers watches the committed offsets of the application groups
+	// that consume the tapped topics (settle spans, consumer metrics).
+	Consumers consumers.Config `mapstructure:"consumers"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -95,7 +103,7 @@ type SASLConfig struct {
 func NewDefaultConfig() *Config {
 	return &Config{
 		Brokers:              []string{"localhost:9092"},
-		TopicRefreshInterval: time.Minute,
+		TopicRefreshInterval: 5 * time.Second,
 		GroupID:              DefaultGroupID,
 		InitialOffset:        OffsetLatest,
 		ProtocolVersion:      "2.1.0",
@@ -104,6 +112,7 @@ func NewDefaultConfig() *Config {
 		SessionTimeout:       10 * time.Second,
 		HeartbeatInterval:    3 * time.Second,
 		CommitInterval:       time.Second,
+		Consumers:            consumers.NewDefaultConfig(),
 	}
 }
 
@@ -148,6 +157,12 @@ func (c *Config) Validate() error {
 	if c.MaxBatchSize < 1 {
 		errs = append(errs, fmt.Errorf("max_batch_size must be at least 1, got %d", c.MaxBatchSize))
 	}
+	if c.MaxBatchSize > MaxBatchSizeLimit { // it also sizes sarama's per-partition buffer of whole records
+		errs = append(errs, fmt.Errorf("max_batch_size must be at most %d, got %d", MaxBatchSizeLimit, c.MaxBatchSize))
+	}
+	if err := clienttls.Validate(c.TLS, ""); err != nil {
+		errs = append(errs, err)
+	}
 	if c.SessionTimeout <= 0 || c.HeartbeatInterval <= 0 || c.HeartbeatInterval >= c.SessionTimeout {
 		errs = append(errs, errors.New("heartbeat_interval and session_timeout must be positive, with heartbeat_interval < session_timeout"))
 	}
@@ -156,6 +171,11 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// MaxBatchSizeLimit bounds max_batch_size, which also sizes sarama's
+// per-partition buffer: with several partitions claimed, each holds up to
+// that many whole records (payloads included).
+const MaxBatchSizeLimit = 10000
 
 // Validate checks the SASL settings. The collector calls it for the nested
 // block (xconfmap walks the config tree), so Config.Validate does not.

@@ -75,7 +75,11 @@ func pipelineHandler(maxBatch int, calls chan<- delivery) *handler {
 			return ctx.Err()
 		}
 	}
-	src := &Source{cfg: cfg, logger: zap.NewNop(), set: message.Settings{Deliver: deliver, Telemetry: &faultRecorder{faults: map[string]int{}}}}
+	cfg.Topics = []string{"orders"}
+	src, err := New(cfg, message.Settings{Logger: zap.NewNop(), Deliver: deliver, Telemetry: &faultRecorder{faults: map[string]int{}}})
+	if err != nil {
+		panic(err) // a valid literal configuration
+	}
 	return &handler{src: src, client: fakeClient{}, clusterID: "c"}
 }
 

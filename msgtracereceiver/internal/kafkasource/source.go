@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -30,6 +31,15 @@ type Source struct {
 	set     message.Settings
 	matcher *topicMatcher
 	logger  *zap.Logger
+	// initialOffset is sarama's form of initial_offset.
+	initialOffset int64
+	// known is the layout of the tapped topics when the tap first read the
+	// cluster's metadata; partitions outside it start at their oldest
+	// offset (startOffsets). Set once by run before the first session.
+	known layout
+	// tracker follows the application groups' settles (consumers.go); nil
+	// unless consumers.enabled.
+	tracker *consumers.Tracker
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -43,7 +53,15 @@ func New(cfg *Config, set message.Settings) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka topics: %w", err)
 	}
-	return &Source{cfg: cfg, set: set, matcher: m, logger: set.Logger}, nil
+	initial := int64(sarama.OffsetNewest)
+	if cfg.InitialOffset == OffsetEarliest {
+		initial = sarama.OffsetOldest
+	}
+	tr, err := newTracker(cfg, set)
+	if err != nil {
+		return nil, fmt.Errorf("kafka consumers: %w", err)
+	}
+	return &Source{cfg: cfg, set: set, matcher: m, logger: set.Logger, initialOffset: initial, tracker: tr}, nil
 }
 
 // Start checks the client configuration and connects in the background: a
@@ -108,6 +126,10 @@ func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config
 		wg.Wait()
 	}()
 	componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
+	// The watcher ends (cancel runs before the deferred wg.Wait) before the client closes.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	wg.Go(func() { s.watchConsumers(watchCtx, client) })
 	s.logger.Info("kafka source connected", zap.Strings("brokers", s.cfg.Brokers),
 		zap.String("cluster", clusterID), zap.String("group_id", s.cfg.GroupID))
 
@@ -115,7 +137,10 @@ func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config
 	retry := newBackOff()
 	var lastTopics, lastMissing []string
 	for ctx.Err() == nil {
-		topics, missing := s.topics(client)
+		topics, missing, fresh := s.topics(client)
+		if s.known == nil && fresh {
+			s.known = layoutOf(client, topics)
+		}
 		if !slices.Equal(missing, lastMissing) && len(missing) > 0 {
 			s.logger.Warn("configured kafka topics do not exist (yet)", zap.Strings("topics", missing))
 		}
@@ -128,7 +153,7 @@ func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config
 			s.logger.Info("tapping kafka topics", zap.Strings("topics", topics))
 			lastTopics = topics
 		}
-		err := s.consume(ctx, client, group, h, topics)
+		err := s.consume(ctx, client, group, h, topics, layoutOf(client, topics))
 		switch {
 		case ctx.Err() != nil, errors.Is(err, sarama.ErrClosedConsumerGroup):
 			return
@@ -144,8 +169,11 @@ func (s *Source) run(ctx context.Context, host component.Host, sc *sarama.Config
 }
 
 // consume runs group sessions (sarama ends one at every rebalance) until the
-// set of matching topics changes or ctx ends.
-func (s *Source) consume(ctx context.Context, client sarama.Client, group sarama.ConsumerGroup, h *handler, topics []string) error {
+// layout of the matching topics (which topics, how many partitions) changes
+// or ctx ends. sarama cannot add topics to a running session, so a change
+// takes a rejoin; the new partitions start at their oldest offset
+// (startOffsets), so the time until the next refresh loses nothing.
+func (s *Source) consume(ctx context.Context, client sarama.Client, group sarama.ConsumerGroup, h *handler, topics []string, at layout) error {
 	// wg.Wait is deferred first so that it runs after cancel: the refresher
 	// below ends only with sessCtx, also when Consume fails.
 	var wg sync.WaitGroup
@@ -160,8 +188,12 @@ func (s *Source) consume(ctx context.Context, client sarama.Client, group sarama
 			case <-sessCtx.Done():
 				return
 			case <-t.C:
-				if now, _ := s.topics(client); !slices.Equal(now, topics) {
-					s.logger.Info("kafka topics changed, rejoining the group", zap.Strings("topics", now))
+				now, _, fresh := s.topics(client)
+				if !fresh {
+					continue
+				}
+				if !slices.Equal(now, topics) || !layoutOf(client, now).equal(at) {
+					s.logger.Info("kafka topics or partitions changed, rejoining the group", zap.Strings("topics", now))
 					cancel()
 					return
 				}
@@ -176,16 +208,21 @@ func (s *Source) consume(ctx context.Context, client sarama.Client, group sarama
 	return nil
 }
 
-// topics refreshes the cluster's topic list and resolves the configuration.
-func (s *Source) topics(client sarama.Client) (topics, missing []string) {
+// topics refreshes the cluster's topic list and resolves the configuration;
+// fresh is false when the refresh failed and the list may be stale.
+func (s *Source) topics(client sarama.Client) (topics, missing []string, fresh bool) {
+	fresh = true
 	if err := client.RefreshMetadata(); err != nil {
 		s.logger.Debug("refreshing kafka metadata", zap.Error(err))
+		fresh = false
 	}
 	existing, err := client.Topics()
 	if err != nil {
 		s.logger.Debug("listing kafka topics", zap.Error(err))
+		fresh = false
 	}
-	return s.matcher.match(existing)
+	topics, missing = s.matcher.match(existing)
+	return topics, missing, fresh
 }
 
 // connect opens a client, retrying with backoff while the cluster is

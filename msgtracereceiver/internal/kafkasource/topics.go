@@ -14,6 +14,22 @@ type topicMatcher struct {
 	patterns []*regexp.Regexp
 }
 
+// subscription returns the `topics` entry that taps topic: its name when
+// it is named, else the first regular expression that matches it. It
+// labels the receiver's own metrics, whose series then stay as many as the
+// configured entries however many topics a regex matches.
+func (m *topicMatcher) subscription(topic string) string {
+	if slices.Contains(m.names, topic) {
+		return topic
+	}
+	for _, re := range m.patterns {
+		if re.MatchString(topic) {
+			return re.String()
+		}
+	}
+	return topic
+}
+
 func newTopicMatcher(topics []string) (*topicMatcher, error) {
 	m := &topicMatcher{}
 	for _, t := range topics {

@@ -25,3 +25,11 @@ func TestTopicMatcherNamedInternalTopic(t *testing.T) {
 	topics, _ := m.match([]string{"__audit", "__consumer_offsets", "a"})
 	assert.Equal(t, []string{"__audit", "a"}, topics, "an internal topic is tapped only when named")
 }
+
+func TestTopicMatcherSubscription(t *testing.T) {
+	m, err := newTopicMatcher([]string{"orders", `^app\..*`, `^a.*`})
+	require.NoError(t, err)
+	assert.Equal(t, "orders", m.subscription("orders"))
+	assert.Equal(t, `^app\..*`, m.subscription("app.x"), "the first matching regex")
+	assert.Equal(t, `^a.*`, m.subscription("abc"))
+}

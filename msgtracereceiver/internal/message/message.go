@@ -22,6 +22,12 @@ type Message struct {
 	System string
 	// Destination is the topic, exchange, subject, channel or stream.
 	Destination string
+	// Subscription is the configured subscription that yielded the message
+	// (Kafka topic name or ^regex, NATS subject filter or JetStream stream,
+	// Redis channel, pattern or stream, RabbitMQ firehose event or bound
+	// exchange). The receiver's own metrics are labelled with it, never with
+	// Destination, so their series stay bounded by the configuration.
+	Subscription string
 	// Partition is messaging.destination.partition.id (Kafka partition,
 	// JetStream has none); empty when the broker has no partitions.
 	Partition string
@@ -103,4 +109,6 @@ type Settings struct {
 	Telemetry Telemetry
 	// Deliver hands observed messages to the pipeline.
 	Deliver Deliver
+	// Derived receives settle spans and consumer metrics (package consumers).
+	Derived Derived
 }

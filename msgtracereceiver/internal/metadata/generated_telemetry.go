@@ -63,7 +63,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.MsgtraceReceiverFaults, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_faults",
-		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis). The message still yields spans. [Development]"),
+		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems; header also counts an attribute repaired to valid UTF-8), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis): the message still yields spans. Two kinds are about the connection or the tap, not one message: protocol (RabbitMQ, NATS, Redis: the server sent a frame or reply beyond the configured bounds; the connection is closed and the tap reconnects) and dropped (NATS core: a message dropped, without spans, because the tap's bounded queue was full). [Development]"),
 		metric.WithUnit("{fault}"),
 	)
 	errs = errors.Join(errs, err)
@@ -81,7 +81,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.MsgtraceReceiverMessagesObserved, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_messages_observed",
-		metric.WithDescription("Messages read from a broker, by messaging.system and messaging.destination.name. [Development]"),
+		metric.WithDescription("Messages read from a broker, by messaging.system and subscription (the configured topic, regex, subject filter, pattern, stream or exchange, never the message's own destination, so the series stay as many as the subscriptions). [Development]"),
 		metric.WithUnit("{message}"),
 	)
 	errs = errors.Join(errs, err)

@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 func AssertEqualMsgtraceReceiverFaults(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_faults",
-		Description: "Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis). The message still yields spans. [Development]",
+		Description: "Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems; header also counts an attribute repaired to valid UTF-8), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis): the message still yields spans. Two kinds are about the connection or the tap, not one message: protocol (RabbitMQ, NATS, Redis: the server sent a frame or reply beyond the configured bounds; the connection is closed and the tap reconnects) and dropped (NATS core: a message dropped, without spans, because the tap's bounded queue was full). [Development]",
 		Unit:        "{fault}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -70,7 +70,7 @@ func AssertEqualMsgtraceReceiverMessagesDropped(t *testing.T, tt *componenttest.
 func AssertEqualMsgtraceReceiverMessagesObserved(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_messages_observed",
-		Description: "Messages read from a broker, by messaging.system and messaging.destination.name. [Development]",
+		Description: "Messages read from a broker, by messaging.system and subscription (the configured topic, regex, subject filter, pattern, stream or exchange, never the message's own destination, so the series stay as many as the subscriptions). [Development]",
 		Unit:        "{message}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

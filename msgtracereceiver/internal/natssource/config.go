@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -35,19 +36,29 @@ type Config struct {
 	Password        configopaque.String `mapstructure:"password"`
 	Token           configopaque.String `mapstructure:"token"`
 	CredentialsFile string              `mapstructure:"credentials_file"`
-	// TLS enables TLS when set.
+	// TLS has the collector's configtls meaning: a block dials TLS verified
+	// with its settings, insecure: true is plaintext; tls:// servers dial
+	// TLS without a block, with the system's CAs.
 	TLS *configtls.ClientConfig `mapstructure:"tls"`
 	// Subjects are core NATS subjects to observe, wildcards (* and >)
-	// allowed. The tap subscribes without a queue group, so applications
-	// keep every message.
+	// allowed. Applications keep every message: the tap subscribes without
+	// a queue group, or in one of the taps' own (QueueGroup).
 	Subjects []string `mapstructure:"subjects"`
+	// QueueGroup, when set, subscribes to Subjects through this queue group
+	// of the taps, so that replicas split the messages (queuegroup.go).
+	QueueGroup string `mapstructure:"queue_group"`
 	// JetStream streams to observe through ordered consumers.
 	JetStream JetStreamConfig `mapstructure:"jetstream"`
 	// MaxBatchSize bounds how many messages are handed to the pipeline together.
 	MaxBatchSize int `mapstructure:"max_batch_size"`
-	// PendingLimit is how many core messages wait for the pipeline before
-	// the client drops new ones (core NATS has no flow control).
-	PendingLimit int `mapstructure:"pending_limit"`
+	// PendingLimit and PendingBytesLimit bound the core messages waiting
+	// for the pipeline, in messages and in bytes; beyond either, new ones
+	// are dropped and counted (core NATS has no flow control). Queued
+	// messages keep only what spans need, not their payload. The same
+	// bounds apply to each subscription's client buffer, and PendingBytesLimit
+	// to what a JetStream ordered consumer pulls ahead.
+	PendingLimit      int `mapstructure:"pending_limit"`
+	PendingBytesLimit int `mapstructure:"pending_bytes_limit"`
 	// ConnectTimeout bounds one connection attempt.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// Reconnect is the backoff between connection attempts.
@@ -78,10 +89,19 @@ type StreamConfig struct {
 	DeliverPolicy string `mapstructure:"deliver_policy"`
 	// StartTime is the start for by_start_time.
 	StartTime time.Time `mapstructure:"start_time"`
+	// Durable, when set, reads the stream through this durable pull
+	// consumer of the taps, shared by the replicas (durable.go); AckWait and
+	// InactiveThreshold configure it.
+	Durable           string        `mapstructure:"durable"`
+	AckWait           time.Duration `mapstructure:"ack_wait"`
+	InactiveThreshold time.Duration `mapstructure:"inactive_threshold"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
+
+// minPendingBytes keeps pending_bytes_limit above one message with headers.
+const minPendingBytes = 64 << 10
 
 // ReconnectConfig is an exponential backoff between connection attempts.
 type ReconnectConfig = message.ReconnectConfig
@@ -89,10 +109,11 @@ type ReconnectConfig = message.ReconnectConfig
 // NewDefaultConfig returns the defaults of a `nats` block.
 func NewDefaultConfig() *Config {
 	return &Config{
-		Servers:        []string{"nats://127.0.0.1:4222"},
-		MaxBatchSize:   256,
-		PendingLimit:   65536,
-		ConnectTimeout: 5 * time.Second,
+		Servers:           []string{"nats://127.0.0.1:4222"},
+		MaxBatchSize:      256,
+		PendingLimit:      65536,
+		PendingBytesLimit: 64 << 20,
+		ConnectTimeout:    5 * time.Second,
 		Reconnect: ReconnectConfig{
 			InitialInterval: time.Second,
 			MaxInterval:     30 * time.Second,
@@ -110,6 +131,15 @@ func (c *Config) Validate() error {
 		if err := validateServer(s); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	tlsScheme := ""
+	for _, s := range c.Servers {
+		if strings.HasPrefix(s, "tls://") {
+			tlsScheme = "tls://"
+		}
+	}
+	if err := clienttls.Validate(c.TLS, tlsScheme); err != nil {
+		errs = append(errs, err)
 	}
 	auth := 0
 	if c.Username != "" || c.Password != "" {
@@ -140,16 +170,25 @@ func (c *Config) Validate() error {
 		if err := s.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("jetstream.streams[%d]: %w", i, err))
 		}
+		for _, err := range s.validateDurable() {
+			errs = append(errs, fmt.Errorf("jetstream.streams[%d]: %w", i, err))
+		}
 		if seen[s.Name] {
 			errs = append(errs, fmt.Errorf("jetstream.streams[%d]: stream %q is listed twice", i, s.Name))
 		}
 		seen[s.Name] = true
+	}
+	if err := validateQueueGroup(c.QueueGroup); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxBatchSize < 1 {
 		errs = append(errs, fmt.Errorf("max_batch_size must be at least 1, got %d", c.MaxBatchSize))
 	}
 	if c.PendingLimit < c.MaxBatchSize {
 		errs = append(errs, fmt.Errorf("pending_limit (%d) must be at least max_batch_size (%d)", c.PendingLimit, c.MaxBatchSize))
+	}
+	if c.PendingBytesLimit < minPendingBytes {
+		errs = append(errs, fmt.Errorf("pending_bytes_limit must be at least %d, got %d", minPendingBytes, c.PendingBytesLimit))
 	}
 	if c.ConnectTimeout <= 0 {
 		errs = append(errs, errors.New("connect_timeout must be positive"))

@@ -19,7 +19,32 @@ const System = "nats"
 const (
 	faultHeader   = "header"   // a single-valued header (traceparent, ids) repeated with different values
 	faultMetadata = "metadata" // a JetStream message whose reply subject carries no metadata
+	faultDropped  = "dropped"  // a core message dropped because the tap was behind (no span)
 )
+
+// spanHeaders are the headers a span needs; records keep only these.
+var spanHeaders = [...]string{"traceparent", "tracestate", "baggage", "message_id", "correlation_id", jetstream.MsgIDHeader}
+
+// keepSpanHeaders returns the headers of h that spans need (matched as
+// headerValues does), so that a queued record holds nothing else.
+func keepSpanHeaders(h nats.Header) nats.Header {
+	if len(h) == 0 {
+		return nil
+	}
+	var out nats.Header
+	for k, vs := range h {
+		for _, want := range spanHeaders {
+			if strings.EqualFold(k, want) {
+				if out == nil {
+					out = make(nats.Header, len(spanHeaders))
+				}
+				out[k] = vs
+				break
+			}
+		}
+	}
+	return out
+}
 
 // record is one observed message, taken from the client's message before
 // it is handed to the batcher, so the batcher holds no client objects.
@@ -35,16 +60,23 @@ type record struct {
 	pending uint64
 	// tap names the observation when nothing else identifies the message.
 	tap string
+	// subscription is the subject filter or stream the record came through.
+	subscription string
+	// cost is what the record counts in the pending queue's byte bound.
+	cost int
+	// ack is the message of a durable consumer, acknowledged once its
+	// spans were accepted; nil otherwise.
+	ack jetstream.Msg
 }
 
 func fromCore(m *nats.Msg) record {
-	return record{subject: m.Subject, header: m.Header, size: len(m.Data)}
+	return record{subject: m.Subject, header: keepSpanHeaders(m.Header), size: len(m.Data), subscription: coreSubscription(m)}
 }
 
 // fromJetStream reads a message of an ordered consumer; a message without
 // metadata is still reported, as a core message of its subject.
 func fromJetStream(m jetstream.Msg, stream string) (record, error) {
-	r := record{subject: m.Subject(), header: m.Headers(), size: len(m.Data()), stream: stream}
+	r := record{subject: m.Subject(), header: keepSpanHeaders(m.Headers()), size: len(m.Data()), stream: stream, subscription: stream}
 	md, err := m.Metadata()
 	if err != nil {
 		return r, err
@@ -135,6 +167,7 @@ func (r *record) toMessage(observed time.Time, host string, port int) (message.M
 	m := message.Message{
 		System:         System,
 		Destination:    r.subject,
+		Subscription:   r.subscription,
 		ID:             id,
 		ConversationID: get("correlation_id"),
 		Timestamp:      r.stored,

@@ -3,7 +3,6 @@ package natssource
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -30,6 +30,10 @@ type source struct {
 	// records carries observed messages from the subscriptions and the
 	// stream readers to the one goroutine that delivers them.
 	records chan record
+	// core queues core messages, reduced to records, for forwardCore.
+	core *pendingQueue
+	// coreSubs are the live core subscriptions; tests read their counters.
+	coreSubs atomic.Pointer[[]*nats.Subscription]
 	// tapSession and tapSeq name observations of messages without an id.
 	tapSession string
 	tapSeq     atomic.Uint64
@@ -46,6 +50,7 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 		set:        set,
 		log:        set.Logger,
 		records:    make(chan record, cfg.MaxBatchSize),
+		core:       newPendingQueue(cfg.PendingLimit, cfg.PendingBytesLimit),
 		tapSession: rand.Text(),
 		connName:   "otelcol-msg msgtrace",
 	}, nil
@@ -115,6 +120,9 @@ func (s *source) options(host component.Host) ([]nats.Option, error) {
 			s.log.Warn("NATS asynchronous error", fields...)
 		}),
 	}
+	if s.checksWire() {
+		opts = append(opts, nats.SetCustomDialer(limitDialer{timeout: s.cfg.ConnectTimeout, onLimit: s.countLimit}))
+	}
 	switch {
 	case s.cfg.Username != "":
 		opts = append(opts, nats.UserInfo(s.cfg.Username, string(s.cfg.Password)))
@@ -123,14 +131,12 @@ func (s *source) options(host component.Host) ([]nats.Option, error) {
 	case s.cfg.CredentialsFile != "":
 		opts = append(opts, nats.UserCredentials(s.cfg.CredentialsFile))
 	}
-	if s.cfg.TLS != nil {
-		tlsCfg, err := s.cfg.TLS.LoadTLSConfig(context.Background())
-		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		if tlsCfg == nil { // tls.insecure: true with a tls block: TLS without verification settings
-			tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
+	// tls:// servers without a block: nats.go dials TLS with the system's CAs.
+	tlsCfg, err := clienttls.Load(context.Background(), s.cfg.TLS, false)
+	if err != nil {
+		return nil, err
+	}
+	if tlsCfg != nil {
 		opts = append(opts, nats.Secure(tlsCfg))
 	}
 	return opts, nil
@@ -200,46 +206,93 @@ func (s *source) connect(ctx context.Context, host component.Host, opts []nats.O
 }
 
 // subscribe starts the core subscriptions, without a queue group so the
-// applications keep every message.
+// applications keep every message. Each message is reduced to a record in
+// the client's dispatch and queued in core, bounded in messages and bytes;
+// the client's own buffer of whole messages, which only fills while that
+// dispatch is behind, is bounded by the same limits.
 func (s *source) subscribe(ctx context.Context, nc *nats.Conn) ([]*nats.Subscription, error) {
-	in := make(chan *nats.Msg, s.cfg.PendingLimit)
 	subs := make([]*nats.Subscription, 0, len(s.cfg.Subjects))
 	for _, subject := range s.cfg.Subjects {
-		sub, err := nc.ChanSubscribe(subject, in)
+		sub, err := s.subscribeCore(nc, subject)
 		if err != nil {
 			return subs, fmt.Errorf("subscribe %s: %w", subject, err)
+		}
+		if err := sub.SetPendingLimits(s.cfg.PendingLimit, s.cfg.PendingBytesLimit); err != nil {
+			return subs, fmt.Errorf("subscribe %s: pending limits: %w", subject, err)
 		}
 		subs = append(subs, sub)
 	}
 	if len(subs) > 0 {
 		s.bg.Go(func() {
-			s.forwardCore(ctx, in)
+			s.forwardCore(ctx)
+		})
+		s.coreSubs.Store(&subs)
+		s.bg.Go(func() {
+			s.countDrops(ctx, subs)
 		})
 	}
 	return subs, nil
 }
 
-// forwardCore turns core messages into records. Inbox replies and system
-// subjects ($JS, $SYS, ...) matched by a wildcard are not application
-// messages: they are skipped (JetStream deliveries to inboxes would
-// otherwise be seen twice). When the pipeline is behind, in fills up and
-// the client drops new messages (reported as a slow consumer).
-func (s *source) forwardCore(ctx context.Context, in <-chan *nats.Msg) {
+// observeCore queues a core message. Inbox replies and system subjects
+// ($JS, $SYS, ...) matched by a wildcard are not application messages:
+// they are skipped (JetStream deliveries to inboxes would otherwise be
+// seen twice).
+func (s *source) observeCore(m *nats.Msg) {
+	if strings.HasPrefix(m.Subject, "_INBOX.") || strings.HasPrefix(m.Subject, "$") {
+		return
+	}
+	s.core.push(fromCore(m))
+}
+
+// forwardCore hands queued core records to the delivery loop.
+func (s *source) forwardCore(ctx context.Context) {
 	for {
-		var m *nats.Msg
+		r, ok := s.core.pop(ctx)
+		if !ok {
+			return
+		}
+		select {
+		case s.records <- r:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// dropReport is how often dropped core messages are counted and logged.
+const dropReport = time.Second
+
+// countDrops counts the core messages dropped by the queue and by the
+// client's buffers, and logs at most one warning per dropReport.
+func (s *source) countDrops(ctx context.Context, subs []*nats.Subscription) {
+	t := time.NewTicker(dropReport)
+	defer t.Stop()
+	var reported uint64
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case m = <-in:
+		case <-t.C:
 		}
-		if strings.HasPrefix(m.Subject, "_INBOX.") || strings.HasPrefix(m.Subject, "$") {
+		_, _, total := s.core.stats()
+		for _, sub := range subs {
+			if n, err := sub.Dropped(); err == nil && n > 0 {
+				total += uint64(n)
+			}
+		}
+		if total <= reported {
 			continue
 		}
-		select {
-		case s.records <- fromCore(m):
-		case <-ctx.Done():
-			return
+		n := total - reported
+		reported = total
+		for range n { // Telemetry counts one fault per call
+			s.set.Telemetry.Fault(ctx, System, faultDropped)
 		}
+		msgs, bytes, _ := s.core.stats()
+		s.log.Warn("NATS tap is behind: core messages dropped", zap.Uint64("dropped", n),
+			zap.Int("queued", msgs), zap.Int("queued_bytes", bytes),
+			zap.Int("pending_limit", s.cfg.PendingLimit), zap.Int("pending_bytes_limit", s.cfg.PendingBytesLimit))
 	}
 }
 
@@ -279,6 +332,10 @@ func orderedConfig(st StreamConfig) jetstream.OrderedConsumerConfig {
 // readStream reads one stream through an ordered consumer until ctx ends,
 // creating it again (from the last sequence seen) when it fails for good.
 func (s *source) readStream(ctx context.Context, js jetstream.JetStream, st StreamConfig) {
+	if st.Durable != "" {
+		s.readDurable(ctx, js, st)
+		return
+	}
 	b := s.cfg.Reconnect.NewBackOff()
 	cfg := orderedConfig(st)
 	for ctx.Err() == nil {
@@ -319,7 +376,9 @@ func (s *source) readOrdered(ctx context.Context, js jetstream.JetStream, stream
 	if err != nil {
 		return 0, fmt.Errorf("create ordered consumer: %w", err)
 	}
-	it, err := cons.Messages()
+	// Bounded in bytes, not only in messages: the client pulls whole
+	// messages ahead of the tap.
+	it, err := cons.Messages(jetstream.PullMaxBytes(s.cfg.PendingBytesLimit))
 	if err != nil {
 		return 0, fmt.Errorf("read: %w", err)
 	}
@@ -397,6 +456,7 @@ func (s *source) deliver(ctx context.Context, nc *nats.Conn, batch []record) err
 			return err
 		}
 	}
+	ackDelivered(s.log, batch)
 	for stream, pending := range lag {
 		s.set.Telemetry.Lag(ctx, System, stream, int64(min(pending, 1<<62)))
 	}

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -44,8 +47,9 @@ type Config struct {
 	// RabbitMQ's guest/guest (accepted from localhost only by default).
 	Username string              `mapstructure:"username"`
 	Password configopaque.String `mapstructure:"password"`
-	// TLS enables TLS when set; an amqps:// endpoint enables it with the
-	// system's CAs.
+	// TLS has the collector's configtls meaning: a block dials TLS verified
+	// with its settings, insecure: true is plaintext; an amqps:// endpoint
+	// dials TLS without a block, with the system's CAs.
 	TLS *configtls.ClientConfig `mapstructure:"tls"`
 	// Mode is firehose or queue.
 	Mode     string         `mapstructure:"mode"`
@@ -60,6 +64,9 @@ type Config struct {
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// Reconnect is the backoff between connection attempts.
 	Reconnect ReconnectConfig `mapstructure:"reconnect"`
+	// Consumers turns firehose deliver events into settles of the
+	// applications' queues: settle spans and consumer metrics (consumers.go).
+	Consumers consumers.Config `mapstructure:"consumers"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -116,6 +123,7 @@ func NewDefaultConfig() *Config {
 			Expires:   30 * time.Minute,
 		},
 		Prefetch:       256,
+		Consumers:      consumers.NewDefaultConfig(),
 		ConnectTimeout: 10 * time.Second,
 		Reconnect: ReconnectConfig{
 			InitialInterval: time.Second,
@@ -128,6 +136,13 @@ func NewDefaultConfig() *Config {
 func (c *Config) Validate() error {
 	var errs []error
 	if err := validateEndpoint(c.Endpoint); err != nil {
+		errs = append(errs, err)
+	}
+	tlsScheme := ""
+	if strings.HasPrefix(c.Endpoint, "amqps://") {
+		tlsScheme = "amqps://"
+	}
+	if err := clienttls.Validate(c.TLS, tlsScheme); err != nil {
 		errs = append(errs, err)
 	}
 	if c.VHost == "" {
@@ -175,6 +190,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ConnectTimeout <= 0 {
 		errs = append(errs, errors.New("connect_timeout must be positive"))
+	}
+	if err := c.validateConsumers(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Reconnect.InitialInterval <= 0 || c.Reconnect.MaxInterval < c.Reconnect.InitialInterval {
 		errs = append(errs, errors.New("reconnect: initial_interval must be positive and max_interval at least initial_interval"))

@@ -246,6 +246,7 @@ func (o *observation) toMessage(observed time.Time, host string, port int) (mess
 	m := message.Message{
 		System:         System,
 		Destination:    o.destination(),
+		Subscription:   o.subscription(),
 		Identity:       o.identity(),
 		ID:             o.messageID,
 		ConversationID: o.correlationID,

@@ -48,7 +48,7 @@ func TestFromFirehose(t *testing.T) {
 				"headers":        amqp.Table{"traceparent": tp, "tracestate": "k=v", "baggage": []byte("tenant=acme")},
 			}, "hello"),
 			want: message.Message{
-				System: System, Destination: "orders:eu.created", Identity: "rabbitmq/%2F/orders/eu.created/id/m-1",
+				System: System, Subscription: "firehose/publish", Destination: "orders:eu.created", Identity: "rabbitmq/%2F/orders/eu.created/id/m-1",
 				ID: "m-1", ConversationID: "c-1", Timestamp: time.Unix(1700000000, 0), Observed: observed, BodySize: 5,
 				TraceParent: tp, TraceState: "k=v", Baggage: "tenant=acme", ServerAddress: "127.0.0.1", ServerPort: 5672,
 				Attributes: []attribute.KeyValue{semconv.MessagingRabbitMQDestinationRoutingKey("eu.created")},
@@ -58,7 +58,7 @@ func TestFromFirehose(t *testing.T) {
 			name: "default exchange is named by the routing key",
 			d:    traceDelivery("publish.", "", "billing", amqp.Table{}, ""),
 			want: message.Message{
-				System: System, Destination: "billing", Identity: "rabbitmq/%2F//billing/tap/s-7",
+				System: System, Subscription: "firehose/publish", Destination: "billing", Identity: "rabbitmq/%2F//billing/tap/s-7",
 				Observed: observed, ServerAddress: "127.0.0.1", ServerPort: 5672,
 				Attributes: []attribute.KeyValue{semconv.MessagingRabbitMQDestinationRoutingKey("billing")},
 			},
@@ -67,7 +67,7 @@ func TestFromFirehose(t *testing.T) {
 			name: "default exchange without routing key is amq.default",
 			d:    traceDelivery("publish.", "", "", amqp.Table{"message_id": "m"}, ""),
 			want: message.Message{
-				System: System, Destination: defaultExchange, Identity: "rabbitmq/%2F///id/m", ID: "m",
+				System: System, Subscription: "firehose/publish", Destination: defaultExchange, Identity: "rabbitmq/%2F///id/m", ID: "m",
 				Observed: observed, ServerAddress: "127.0.0.1", ServerPort: 5672,
 			},
 		},
@@ -75,7 +75,7 @@ func TestFromFirehose(t *testing.T) {
 			name: "deliver adds the queue",
 			d:    traceDelivery("deliver.audit", "orders", "eu.created", amqp.Table{"message_id": "m-1"}, "x"),
 			want: message.Message{
-				System: System, Destination: "orders:eu.created:audit", Identity: "rabbitmq/%2F/orders/eu.created/id/m-1/deliver/audit",
+				System: System, Subscription: "firehose/deliver", Destination: "orders:eu.created:audit", Identity: "rabbitmq/%2F/orders/eu.created/id/m-1/deliver/audit",
 				ID: "m-1", Observed: observed, BodySize: 1, ServerAddress: "127.0.0.1", ServerPort: 5672,
 				Attributes: []attribute.KeyValue{semconv.MessagingRabbitMQDestinationRoutingKey("eu.created")},
 			},
@@ -84,7 +84,7 @@ func TestFromFirehose(t *testing.T) {
 			name: "deliver through the default exchange names the queue once",
 			d:    traceDelivery("deliver.billing", "", "billing", amqp.Table{"message_id": "m-2"}, ""),
 			want: message.Message{
-				System: System, Destination: "billing", Identity: "rabbitmq/%2F//billing/id/m-2/deliver/billing",
+				System: System, Subscription: "firehose/deliver", Destination: "billing", Identity: "rabbitmq/%2F//billing/id/m-2/deliver/billing",
 				ID: "m-2", Observed: observed, ServerAddress: "127.0.0.1", ServerPort: 5672,
 				Attributes: []attribute.KeyValue{semconv.MessagingRabbitMQDestinationRoutingKey("billing")},
 			},
@@ -97,7 +97,7 @@ func TestFromFirehose(t *testing.T) {
 				"headers":    amqp.Table{"Traceparent": []byte(tp), "baggage": int32(7)},
 			}, ""),
 			want: message.Message{
-				System: System, Destination: "x", Identity: "rabbitmq/%2F/x//id/m", ID: "m",
+				System: System, Subscription: "firehose/publish", Destination: "x", Identity: "rabbitmq/%2F/x//id/m", ID: "m",
 				Observed: observed, TraceParent: tp, ServerAddress: "127.0.0.1", ServerPort: 5672,
 			},
 			wantFaults: []string{faultTimestamp, faultHeader},
@@ -106,7 +106,7 @@ func TestFromFirehose(t *testing.T) {
 			name: "trace message without the broker's headers",
 			d:    &amqp.Delivery{RoutingKey: "publish.orders", Body: []byte("abc")},
 			want: message.Message{
-				System: System, Destination: "orders", Identity: "rabbitmq/%2F/orders//tap/s-7",
+				System: System, Subscription: "firehose/publish", Destination: "orders", Identity: "rabbitmq/%2F/orders//tap/s-7",
 				Observed: observed, BodySize: 3, ServerAddress: "127.0.0.1", ServerPort: 5672,
 			},
 			wantFaults: []string{faultTraceMessage, faultTraceMessage, faultTraceMessage},

@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -35,6 +37,9 @@ type source struct {
 	// connName is advertised as connection_name, so operators can tell the
 	// tap's connection apart in the management UI and rabbitmqctl.
 	connName string
+	// tracker turns deliver events into settles (consumers.go); nil unless
+	// consumers are enabled.
+	tracker *consumers.Tracker
 
 	bg message.Background
 }
@@ -54,19 +59,24 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 			return nil, fmt.Errorf("rabbitmq: endpoint port %q: %w", p, err)
 		}
 	}
-	useTLS := u.Scheme == "amqps" || cfg.TLS != nil
+	useTLS := clienttls.Enabled(cfg.TLS, u.Scheme == "amqps")
 	if useTLS {
 		u.Scheme = "amqps" // amqp091 runs the TLS handshake for amqps only
 	}
 	u.Path = ""
+	tracker, err := newTracker(cfg, set)
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmq: consumers: %w", err)
+	}
 	return &source{
-		cfg:  cfg,
-		set:  set,
-		log:  set.Logger,
-		host: u.Hostname(),
-		port: port,
-		url:  u.String(),
-		tls:  useTLS,
+		tracker: tracker,
+		cfg:     cfg,
+		set:     set,
+		log:     set.Logger,
+		host:    u.Hostname(),
+		port:    port,
+		url:     u.String(),
+		tls:     useTLS,
 
 		connName: "otelcol-msg msgtrace",
 	}, nil
@@ -82,6 +92,7 @@ func (s *source) Start(_ context.Context, host component.Host) error {
 	s.bg.Go(func() {
 		s.run(ctx, host, tlsCfg)
 	})
+	s.bg.Go(func() { s.flushSettles(ctx) })
 	return nil
 }
 
@@ -93,20 +104,7 @@ func (s *source) Shutdown(ctx context.Context) error {
 }
 
 func (s *source) tlsConfig() (*tls.Config, error) {
-	if !s.tls {
-		return nil, nil
-	}
-	if s.cfg.TLS == nil { // amqps:// without a tls block
-		return &tls.Config{MinVersion: tls.VersionTLS12}, nil
-	}
-	c, err := s.cfg.TLS.LoadTLSConfig(context.Background())
-	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
-	}
-	if c == nil { // tls.insecure: true asks for no TLS; amqps:// overrides it
-		c = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	return c, nil
+	return clienttls.Load(context.Background(), s.cfg.TLS, s.tls)
 }
 
 // run keeps one session alive until ctx ends, reconnecting with backoff;
@@ -118,6 +116,7 @@ func (s *source) run(ctx context.Context, host component.Host, tlsCfg *tls.Confi
 		if ctx.Err() != nil {
 			return
 		}
+		s.countProtocol(ctx, err)
 		componentstatus.ReportStatus(host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("rabbitmq: %w", err)))
 		if connected {
 			b.Reset()
@@ -191,6 +190,7 @@ func (s *source) dial(ctx context.Context, tlsCfg *tls.Config) (*amqp.Connection
 		Heartbeat:       10 * time.Second,
 		TLSClientConfig: tlsCfg,
 		Properties:      props,
+		FrameSize:       frameSize,
 		Dial: func(network, addr string) (net.Conn, error) {
 			d := net.Dialer{Timeout: s.cfg.ConnectTimeout}
 			c, err := d.DialContext(ctx, network, addr)
@@ -336,6 +336,7 @@ func (s *source) deliver(ctx context.Context, batch []amqp.Delivery, sess string
 			s.log.Debug("RabbitMQ message with a wire fault", zap.String("kind", f.kind),
 				zap.String("destination", m.Destination), zap.String("identity", m.Identity), zap.Error(f.err))
 		}
+		s.settle(&o, firehoseRedelivered(d), &m)
 		msgs = append(msgs, m)
 	}
 	for _, group := range message.GroupByDestination(msgs) {

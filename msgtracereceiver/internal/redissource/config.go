@@ -1,7 +1,8 @@
 // Package redissource taps Redis for the msgtrace receiver, with
 // github.com/gomodule/redigo (one plain connection per reader, RESP2):
 // Pub/Sub channels and patterns, and Streams read with XREAD, which never
-// removes or claims an entry. Lists are not tapped: the only way to see a
+// removes or claims an entry, or through a consumer group of the taps that
+// their replicas share (group.go). Lists are not tapped: the only way to see a
 // list message is to pop it, taking it from the application.
 //
 // Redis messages have no headers: FastStream wraps them in an envelope,
@@ -18,6 +19,8 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -38,22 +41,36 @@ type Config struct {
 	Password configopaque.String `mapstructure:"password"`
 	// DB is the database of the streams (Pub/Sub spans every database).
 	DB int `mapstructure:"db"`
-	// TLS enables TLS when set.
+	// TLS has the collector's configtls meaning: a block dials TLS verified
+	// with its settings, insecure: true is plaintext.
 	TLS *configtls.ClientConfig `mapstructure:"tls"`
 	// Channels are observed with SUBSCRIBE, Patterns with PSUBSCRIBE.
 	Channels []string `mapstructure:"channels"`
 	Patterns []string `mapstructure:"patterns"`
-	// Streams are read with XREAD from their start_id.
+	// Streams are read with XREAD from their start_id, or through the taps'
+	// consumer group when Group names one.
 	Streams []StreamConfig `mapstructure:"streams"`
+	// Group lets replicas of the tap split the streams' entries (group.go).
+	Group GroupConfig `mapstructure:"group"`
 	// MaxBatchSize bounds how many messages are handed to the pipeline
 	// together (and the COUNT of each XREAD).
 	MaxBatchSize int `mapstructure:"max_batch_size"`
 	// Block is how long one XREAD waits for new entries.
 	Block time.Duration `mapstructure:"block"`
+	// MaxBulkBytes and MaxReplyElements cap what a reply may declare (a
+	// bulk string's length; the elements of one reply, nested arrays
+	// together), checked before the client allocates from them. A reply
+	// beyond a cap closes the connection (a "protocol" fault); the source
+	// reconnects with backoff.
+	MaxBulkBytes     int64 `mapstructure:"max_bulk_bytes"`
+	MaxReplyElements int64 `mapstructure:"max_reply_elements"`
 	// ConnectTimeout bounds one connection attempt.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// Reconnect is the backoff between attempts after a failure.
 	Reconnect ReconnectConfig `mapstructure:"reconnect"`
+	// Consumers watches the applications' consumer groups of the streams
+	// (XINFO GROUPS, XPENDING): settle spans and consumer metrics (consumers.go).
+	Consumers consumers.Config `mapstructure:"consumers"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -77,16 +94,28 @@ type ReconnectConfig = message.ReconnectConfig
 // NewDefaultConfig returns the defaults of a `redis` block.
 func NewDefaultConfig() *Config {
 	return &Config{
-		Endpoint:       "127.0.0.1:6379",
-		MaxBatchSize:   256,
-		Block:          5 * time.Second,
-		ConnectTimeout: 5 * time.Second,
+		Endpoint:         "127.0.0.1:6379",
+		MaxBatchSize:     256,
+		Block:            5 * time.Second,
+		MaxBulkBytes:     64 << 20,
+		MaxReplyElements: 1 << 20,
+		ConnectTimeout:   5 * time.Second,
+		Group:            GroupConfig{ClaimIdle: defaultClaimIdle},
+		Consumers:        consumers.NewDefaultConfig(),
 		Reconnect: ReconnectConfig{
 			InitialInterval: time.Second,
 			MaxInterval:     30 * time.Second,
 		},
 	}
 }
+
+// Bounds of the reply caps: Redis stores values up to 512 MiB, and 2^26
+// reply elements take 1 GiB of slots in redigo.
+const (
+	minBulkBytes     = 1 << 10
+	maxBulkBytes     = 512 << 20
+	maxReplyElements = 1 << 26
+)
 
 var entryID = regexp.MustCompile(`^[0-9]+(-[0-9]+)?$`)
 
@@ -95,6 +124,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if host, port, err := net.SplitHostPort(c.Endpoint); err != nil || host == "" || port == "" {
 		errs = append(errs, fmt.Errorf("endpoint %q: want host:port", c.Endpoint))
+	}
+	if err := clienttls.Validate(c.TLS, ""); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DB < 0 {
 		errs = append(errs, fmt.Errorf("db must not be negative, got %d", c.DB))
@@ -128,6 +160,12 @@ func (c *Config) Validate() error {
 	if c.MaxBatchSize < 1 {
 		errs = append(errs, fmt.Errorf("max_batch_size must be at least 1, got %d", c.MaxBatchSize))
 	}
+	if c.MaxBulkBytes < minBulkBytes || c.MaxBulkBytes > maxBulkBytes {
+		errs = append(errs, fmt.Errorf("max_bulk_bytes must be between %d and %d (Redis' own proto-max-bulk-len default), got %d", minBulkBytes, maxBulkBytes, c.MaxBulkBytes))
+	}
+	if minElements := int64(4*c.MaxBatchSize + 64); c.MaxReplyElements < minElements || c.MaxReplyElements > maxReplyElements {
+		errs = append(errs, fmt.Errorf("max_reply_elements must be between %d (an XREAD reply of max_batch_size entries) and %d, got %d", minElements, maxReplyElements, c.MaxReplyElements))
+	}
 	if c.Block < time.Millisecond {
 		errs = append(errs, errors.New("block must be at least 1ms (0 would block XREAD forever)"))
 	}
@@ -136,6 +174,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Reconnect.InitialInterval <= 0 || c.Reconnect.MaxInterval < c.Reconnect.InitialInterval {
 		errs = append(errs, errors.New("reconnect: initial_interval must be positive and max_interval at least initial_interval"))
+	}
+	errs = append(errs, c.Group.validate(len(c.Streams))...)
+	if err := c.validateConsumers(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

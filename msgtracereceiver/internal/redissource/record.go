@@ -74,6 +74,10 @@ func fromPubSub(m *redis.Message, tap string) (message.Message, []fault) {
 	}
 	msg := base(env, env.BodySize)
 	msg.Destination = m.Channel
+	msg.Subscription = m.Channel
+	if m.Pattern != "" {
+		msg.Subscription = m.Pattern
+	}
 	var b strings.Builder
 	b.WriteString("redis/channel/")
 	b.WriteString(url.PathEscape(m.Channel))
@@ -117,6 +121,7 @@ func fromStream(db int, stream string, e *entry) (message.Message, []fault) {
 	}
 	msg := base(h, size)
 	msg.Destination = stream
+	msg.Subscription = stream
 	if msg.ID == "" {
 		msg.ID = e.ID
 	}

@@ -29,7 +29,7 @@ func TestFromPubSub(t *testing.T) {
 			msg: &redis.Message{Channel: "orders", Data: []byte(binary(
 				"message_id", "m-1", "correlation_id", "c-1", "traceparent", tp, "tracestate", "a=1", "baggage", "k=v")("body"))},
 			want: message.Message{
-				System: System, Destination: "orders", Identity: "redis/channel/orders/id/m-1", ID: "m-1", ConversationID: "c-1",
+				System: System, Subscription: "orders", Destination: "orders", Identity: "redis/channel/orders/id/m-1", ID: "m-1", ConversationID: "c-1",
 				BodySize: 4, TraceParent: tp, TraceState: "a=1", Baggage: "k=v",
 			},
 		},
@@ -38,19 +38,19 @@ func TestFromPubSub(t *testing.T) {
 			msg: &redis.Message{Channel: "orders:eu", Pattern: "orders:*",
 				Data: []byte(`{"data": "xy", "headers": {"correlation_id": "c-2", "traceparent": "` + tp + `"}}`)},
 			want: message.Message{
-				System: System, Destination: "orders:eu", Identity: "redis/channel/orders:eu/tap/t-1", ConversationID: "c-2",
+				System: System, Subscription: "orders:*", Destination: "orders:eu", Identity: "redis/channel/orders:eu/tap/t-1", ConversationID: "c-2",
 				BodySize: 2, TraceParent: tp, Attributes: []attribute.KeyValue{semconv.MessagingDestinationTemplate("orders:*")},
 			},
 		},
 		{
 			name: "raw message from another client",
 			msg:  &redis.Message{Channel: "a/b", Data: []byte("hello")},
-			want: message.Message{System: System, Destination: "a/b", Identity: "redis/channel/a%2Fb/tap/t-1", BodySize: 5},
+			want: message.Message{System: System, Subscription: "a/b", Destination: "a/b", Identity: "redis/channel/a%2Fb/tap/t-1", BodySize: 5},
 		},
 		{
 			name:       "truncated binary envelope: still a message, and a fault",
 			msg:        &redis.Message{Channel: "c", Data: []byte(binary("traceparent", tp)("x")[:12])},
-			want:       message.Message{System: System, Destination: "c", Identity: "redis/channel/c/tap/t-1", BodySize: 12},
+			want:       message.Message{System: System, Subscription: "c", Destination: "c", Identity: "redis/channel/c/tap/t-1", BodySize: 12},
 			wantFaults: []string{faultEnvelope},
 		},
 	}
@@ -74,7 +74,7 @@ func TestFromStream(t *testing.T) {
 			name:  "FastStream entry: envelope in __data__",
 			entry: entry{ID: "1700000000123-4", Fields: []string{dataField, binary("message_id", "m-1", "traceparent", tp)("body")}},
 			want: message.Message{
-				System: System, Destination: "s", Identity: "redis/2/stream/s/1700000000123-4", ID: "m-1",
+				System: System, Subscription: "s", Destination: "s", Identity: "redis/2/stream/s/1700000000123-4", ID: "m-1",
 				Timestamp: time.UnixMilli(1700000000123), BodySize: 4, TraceParent: tp,
 			},
 		},
@@ -82,7 +82,7 @@ func TestFromStream(t *testing.T) {
 			name:  "plain fields: context read from them, the entry ID is the id",
 			entry: entry{ID: "1700000000123-5", Fields: []string{"traceparent", tp, "n", "1"}},
 			want: message.Message{
-				System: System, Destination: "s", Identity: "redis/2/stream/s/1700000000123-5", ID: "1700000000123-5",
+				System: System, Subscription: "s", Destination: "s", Identity: "redis/2/stream/s/1700000000123-5", ID: "1700000000123-5",
 				Timestamp: time.UnixMilli(1700000000123), BodySize: len("traceparent") + len(tp) + 2, TraceParent: tp,
 			},
 		},
@@ -90,7 +90,7 @@ func TestFromStream(t *testing.T) {
 			name:  "broken envelope",
 			entry: entry{ID: "1-0", Fields: []string{dataField, "\x89BIN\r\n\x1a\n\x00\x02" + string(make([]byte, 10))}},
 			want: message.Message{
-				System: System, Destination: "s", Identity: "redis/2/stream/s/1-0", ID: "1-0", Timestamp: time.UnixMilli(1), BodySize: 20,
+				System: System, Subscription: "s", Destination: "s", Identity: "redis/2/stream/s/1-0", ID: "1-0", Timestamp: time.UnixMilli(1), BodySize: 20,
 			},
 			wantFaults: []string{faultEnvelope},
 		},
@@ -98,7 +98,7 @@ func TestFromStream(t *testing.T) {
 			name:  "fields of another shape: the pairs that were read, and a fault",
 			entry: entry{ID: "1700000000123-6", Fields: []string{"traceparent", tp}, fault: errors.New("3 field names and values, want pairs")},
 			want: message.Message{
-				System: System, Destination: "s", Identity: "redis/2/stream/s/1700000000123-6", ID: "1700000000123-6",
+				System: System, Subscription: "s", Destination: "s", Identity: "redis/2/stream/s/1700000000123-6", ID: "1700000000123-6",
 				Timestamp: time.UnixMilli(1700000000123), BodySize: len("traceparent") + len(tp), TraceParent: tp,
 			},
 			wantFaults: []string{faultFields},

@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -41,6 +43,9 @@ type source struct {
 	// tapSession and tapSeq name Pub/Sub observations of messages without an id.
 	tapSession string
 	tapSeq     atomic.Uint64
+	// tracker dates the applications' settles (consumers.go); nil unless
+	// consumers are enabled.
+	tracker *consumers.Tracker
 
 	bg message.Background
 }
@@ -55,7 +60,12 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis: endpoint port %q: %w", p, err)
 	}
+	tracker, err := newTracker(cfg, set)
+	if err != nil {
+		return nil, fmt.Errorf("redis: consumers: %w", err)
+	}
 	return &source{
+		tracker:     tracker,
 		cfg:         cfg,
 		set:         set,
 		log:         set.Logger,
@@ -70,16 +80,11 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 
 // Start connects in the background and returns at once.
 func (s *source) Start(_ context.Context, host component.Host) error {
-	if s.cfg.TLS != nil {
-		tlsCfg, err := s.cfg.TLS.LoadTLSConfig(context.Background())
-		if err != nil {
-			return fmt.Errorf("redis: tls: %w", err)
-		}
-		if tlsCfg == nil { // a tls block with insecure: true still asks for TLS here
-			tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		s.tls = tlsCfg
+	tlsCfg, err := clienttls.Load(context.Background(), s.cfg.TLS, false)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
 	}
+	s.tls = tlsCfg
 	ctx := s.bg.Start()
 	if len(s.cfg.Channels) > 0 || len(s.cfg.Patterns) > 0 {
 		s.bg.Go(func() {
@@ -88,8 +93,13 @@ func (s *source) Start(_ context.Context, host component.Host) error {
 	}
 	if len(s.cfg.Streams) > 0 {
 		s.bg.Go(func() {
+			if s.cfg.Group.Name != "" {
+				s.runGroup(ctx, host)
+				return
+			}
 			s.runStreams(ctx, host)
 		})
+		s.bg.Go(func() { s.watchConsumers(ctx) })
 	}
 	return nil
 }
@@ -113,10 +123,7 @@ func (s *source) dial(ctx context.Context) (redis.Conn, error) {
 		redis.DialPassword(string(s.cfg.Password)),
 		redis.DialDatabase(s.cfg.DB),
 		redis.DialClientName(s.clientName),
-	}
-	if s.tls != nil {
-		opts = append(opts, redis.DialUseTLS(true), redis.DialTLSConfig(s.tls),
-			redis.DialTLSHandshakeTimeout(s.cfg.ConnectTimeout))
+		redis.DialContextFunc(s.dialLimited), // caps replies; runs TLS itself
 	}
 	c, err := redis.DialContext(ctx, "tcp", s.cfg.Endpoint, opts...)
 	if err != nil {
@@ -144,7 +151,9 @@ func (s *source) tapName() string {
 // pushed once to the subscribers connected at that moment: what is
 // published while the tap reconnects is not seen.
 func (s *source) runPubSub(ctx context.Context, host component.Host) {
-	in := make(chan redis.Message, s.cfg.MaxBatchSize)
+	// in carries messages already reduced to what spans need: a payload is
+	// never queued, only the envelope's headers and sizes.
+	in := make(chan message.Message, s.cfg.MaxBatchSize)
 	s.bg.Go(func() {
 		s.deliverPubSubLoop(ctx, in)
 	})
@@ -172,7 +181,7 @@ func (s *source) runPubSub(ctx context.Context, host component.Host) {
 // pubSub runs one Pub/Sub connection: it subscribes, calls subscribed once
 // the server confirmed every channel and pattern, and receives into in
 // until the connection fails or ctx ends.
-func (s *source) pubSub(ctx context.Context, in chan<- redis.Message, subscribed func()) error {
+func (s *source) pubSub(ctx context.Context, in chan<- message.Message, subscribed func()) error {
 	c, err := s.dial(ctx)
 	if err != nil {
 		return err
@@ -222,14 +231,17 @@ func keepAlive(ctx context.Context, psc redis.PubSubConn, interval time.Duration
 // receive reads Pub/Sub messages into in until the connection fails. Every
 // read waits at most healthCheck+ioTimeout: longer than the gap between two
 // PING replies, and a read that times out ends the connection.
-func (s *source) receive(ctx context.Context, psc redis.PubSubConn, in chan<- redis.Message, subscribed func()) error {
+func (s *source) receive(ctx context.Context, psc redis.PubSubConn, in chan<- message.Message, subscribed func()) error {
 	unconfirmed := len(s.cfg.Channels) + len(s.cfg.Patterns) // SUBSCRIBE confirms each argument
 	wait := s.healthCheck + s.ioTimeout
 	for {
 		switch m := psc.ReceiveWithTimeout(wait).(type) {
 		case redis.Message:
+			msg, faults := fromPubSub(&m, s.tapName())
+			s.report(ctx, msg, faults)
+			msg.Observed, msg.ServerAddress, msg.ServerPort = time.Now(), s.host, s.port
 			select {
-			case in <- m:
+			case in <- msg:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -254,8 +266,8 @@ func (s *source) receive(ctx context.Context, psc redis.PubSubConn, in chan<- re
 
 // deliverPubSubLoop delivers Pub/Sub messages in batches of what has
 // already arrived, up to max_batch_size, one Deliver call per channel.
-func (s *source) deliverPubSubLoop(ctx context.Context, in <-chan redis.Message) {
-	batch := make([]redis.Message, 0, s.cfg.MaxBatchSize)
+func (s *source) deliverPubSubLoop(ctx context.Context, in <-chan message.Message) {
+	batch := make([]message.Message, 0, s.cfg.MaxBatchSize)
 	for {
 		select {
 		case <-ctx.Done():
@@ -278,15 +290,7 @@ func (s *source) deliverPubSubLoop(ctx context.Context, in <-chan redis.Message)
 	}
 }
 
-func (s *source) deliverPubSub(ctx context.Context, batch []redis.Message) error {
-	now := time.Now()
-	msgs := make([]message.Message, 0, len(batch))
-	for i := range batch {
-		msg, faults := fromPubSub(&batch[i], s.tapName())
-		s.report(ctx, msg, faults)
-		msg.Observed, msg.ServerAddress, msg.ServerPort = now, s.host, s.port
-		msgs = append(msgs, msg)
-	}
+func (s *source) deliverPubSub(ctx context.Context, msgs []message.Message) error {
 	for _, group := range message.GroupByDestination(msgs) {
 		if err := s.set.Deliver(ctx, group); err != nil {
 			return err
@@ -414,6 +418,7 @@ func (s *source) deliverStream(ctx context.Context, st *streamRead) error {
 		msg, faults := fromStream(s.cfg.DB, st.Stream, &st.Entries[i])
 		s.report(ctx, msg, faults)
 		msg.Observed, msg.ServerAddress, msg.ServerPort = now, s.host, s.port
+		s.observe(&msg, st.Entries[i].ID)
 		msgs = append(msgs, msg)
 	}
 	return s.set.Deliver(ctx, msgs)

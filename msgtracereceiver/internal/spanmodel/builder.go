@@ -5,13 +5,11 @@
 package spanmodel // import "github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/spanmodel"
 
 import (
-	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/xpdata"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.uber.org/zap"
@@ -61,7 +59,7 @@ type Faults struct {
 	TraceState  int // malformed tracestate: dropped, the traceparent stands
 	Baggage     int // baggage with skipped or dropped members
 	Timestamp   int // not after 1970 or later than observed: observed time used
-	Header      int // destination, message or conversation ID that is not UTF-8: invalid bytes replaced
+	Header      int // a message whose destination, IDs or string attributes are not UTF-8: invalid bytes replaced (repairUTF8)
 }
 
 // Each calls fn for every kind with a non-zero count, with the kind's name
@@ -83,6 +81,9 @@ type Builder struct {
 	opts   Options
 	bound  uint64
 	logger *zap.Logger
+	// mapBuilder writes span attributes with buildAttrs (xpdata.MapBuilder)
+	// instead of pcommon.Map's Put family.
+	mapBuilder bool
 }
 
 // New returns a Builder.
@@ -111,8 +112,7 @@ type origin struct {
 	start      pcommon.Timestamp
 	end        pcommon.Timestamp
 	baggage    []baggage.Member
-	// id and conversationID are the message's, made valid UTF-8 (OTLP
-	// strings must be; one bad header must not fail a whole export).
+	// id and conversationID are the message's (repairUTF8 made them valid).
 	id, conversationID string
 }
 
@@ -132,7 +132,7 @@ func (b *Builder) Build(msgs []message.Message) (ptrace.Traces, Faults) {
 	ss.Scope().SetVersion(b.opts.ScopeVersion)
 	spans := ss.Spans()
 
-	msgs = b.validDestinations(msgs, &faults)
+	msgs = b.repairUTF8(msgs, &faults)
 	var per perDest
 	if b.opts.Receive == ReceiveBatch {
 		b.buildBatches(spans, msgs, &faults, &per)
@@ -151,28 +151,6 @@ func (b *Builder) Build(msgs []message.Message) (ptrace.Traces, Faults) {
 		}
 	}
 	return td, faults
-}
-
-// validDestinations returns msgs, or a copy whose destinations are made
-// valid UTF-8 when some are not (a Redis channel is any bytes): span names
-// and attributes are OTLP strings.
-func (b *Builder) validDestinations(msgs []message.Message, f *Faults) []message.Message {
-	var out []message.Message
-	for i := range msgs {
-		if utf8.ValidString(msgs[i].Destination) {
-			continue
-		}
-		if out == nil {
-			out = slices.Clone(msgs)
-		}
-		f.Header++
-		b.debug("destination is not UTF-8, invalid bytes replaced", &msgs[i])
-		out[i].Destination = strings.ToValidUTF8(msgs[i].Destination, "\uFFFD")
-	}
-	if out == nil {
-		return msgs
-	}
-	return out
 }
 
 func (b *Builder) origin(m *message.Message, f *Faults) origin {
@@ -194,12 +172,7 @@ func (b *Builder) origin(m *message.Message, f *Faults) origin {
 		start = observed
 	}
 	o.start, o.end = pcommon.NewTimestampFromTime(start), pcommon.NewTimestampFromTime(observed)
-	o.id, o.conversationID = m.ID, m.ConversationID
-	if !utf8.ValidString(o.id) || !utf8.ValidString(o.conversationID) {
-		f.Header++
-		b.debug("message or conversation ID is not UTF-8, invalid bytes replaced", m)
-		o.id, o.conversationID = strings.ToValidUTF8(o.id, "\uFFFD"), strings.ToValidUTF8(o.conversationID, "\uFFFD")
-	}
+	o.id, o.conversationID = m.ID, m.ConversationID // made valid UTF-8 by repairUTF8
 
 	var (
 		pc     traceparent.Context
@@ -282,6 +255,10 @@ func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *orig
 	s.SetStartTimestamp(o.start)
 	s.SetEndTimestamp(o.start)
 	attrs := s.Attributes()
+	if b.mapBuilder {
+		buildAttrs(&per.mb, attrs, shared, m, o, nil)
+		return
+	}
 	attrs.EnsureCapacity(shared.attrs.Len() + messageAttrs(m))
 	shared.attrs.CopyTo(attrs)
 	putMessage(attrs, m, o)
@@ -310,6 +287,10 @@ func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *o
 	s.SetStartTimestamp(o.start)
 	s.SetEndTimestamp(o.end)
 	attrs := s.Attributes()
+	if b.mapBuilder {
+		buildAttrs(&per.mb, attrs, shared, m, o, o.baggage)
+		return
+	}
 	attrs.EnsureCapacity(shared.attrs.Len() + messageAttrs(m) + len(o.baggage))
 	shared.attrs.CopyTo(attrs)
 	putMessage(attrs, m, o)
@@ -359,6 +340,10 @@ func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f
 			}
 			l := appendLink(links, o)
 			la := l.Attributes()
+			if b.mapBuilder {
+				buildAttrs(&per.mb, la, nil, &msgs[i], o, o.baggage)
+				continue
+			}
 			la.EnsureCapacity(messageAttrs(&msgs[i]) + len(o.baggage))
 			putMessage(la, &msgs[i], o)
 			putBaggage(la, o.baggage)
@@ -417,6 +402,10 @@ func flags(remote bool) uint32 {
 // would look every key up in the map first.
 type perDest struct {
 	send, receive destTemplate
+	// mb writes the attributes of every span of the Build (buildAttrs): a
+	// MapBuilder lives on the heap, its values point into it, so one per
+	// span would cost an allocation each.
+	mb xpdata.MapBuilder
 }
 
 // sendOf returns what the rebuilt send spans of m's destination share.

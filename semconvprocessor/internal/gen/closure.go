@@ -79,17 +79,9 @@ func sortedVersions(versions map[string]*versionDef) ([]string, error) {
 	out := sortedKeys(versions)
 	parsed := map[string][3]int{}
 	for _, v := range out {
-		var p [3]int
-		parts := strings.Split(v, ".")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("schema version %q is not major.minor.patch", v)
-		}
-		for i, s := range parts {
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				return nil, fmt.Errorf("schema version %q: %w", v, err)
-			}
-			p[i] = n
+		p, err := parseVersion(v)
+		if err != nil {
+			return nil, err
 		}
 		parsed[v] = p
 	}
@@ -103,4 +95,21 @@ func sortedVersions(versions map[string]*versionDef) ([]string, error) {
 		return false
 	})
 	return out, nil
+}
+
+// parseVersion reads a major.minor.patch version.
+func parseVersion(v string) ([3]int, error) {
+	var p [3]int
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return p, fmt.Errorf("schema version %q is not major.minor.patch", v)
+	}
+	for i, s := range parts {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return p, fmt.Errorf("schema version %q: %w", v, err)
+		}
+		p[i] = n
+	}
+	return p, nil
 }

@@ -2,7 +2,11 @@
 // conventions files: the schema file (every attribute and metric rename since 1.4.0) and the
 // messaging model (registry types, deprecated attributes, enum values and metrics).
 //
-//	go run ./internal/gen -semconv third_party/semconv -version 1.44.0 -out generated_table.go
+//	go run ./internal/gen -semconv third_party/semconv -history third_party/semconv-history \
+//	    -version 1.44.0 -out generated_table.go -doc mapping.md
+//
+// The messaging models of past releases (-history) give the attributes semconv removed without
+// a deprecation entry.
 //
 // It runs through `go generate ./...` (see internal/renames/renames.go).
 package main
@@ -28,15 +32,16 @@ const (
 
 func main() {
 	dir := flag.String("semconv", "", "directory with schemas/<version> and model/messaging/")
+	history := flag.String("history", "", "directory with past messaging models, as <repository>/<tag>/<path>")
 	version := flag.String("version", "", "semconv version to migrate to, e.g. 1.44.0")
 	out := flag.String("out", "", "Go file to write")
 	doc := flag.String("doc", "", "Markdown file to write the mapping tables to")
 	flag.Parse()
-	if *dir == "" || *version == "" || *out == "" || *doc == "" {
+	if *dir == "" || *history == "" || *version == "" || *out == "" || *doc == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	src, md, err := generate(*dir, *version)
+	src, md, err := generate(*dir, *history, *version)
 	if err != nil {
 		log.Fatalf("gen: %v", err)
 	}
@@ -56,6 +61,7 @@ type table struct {
 	values        []valueRow
 	operations    []string
 	obsolete      []string
+	removed       []removedRow
 	metricRenames []metricRenameRow
 	metrics       []metricRow
 }
@@ -80,6 +86,10 @@ func (a attrRow) signals(spans, metrics, sep string) string {
 
 type valueRow struct{ attribute, from, to string }
 
+// removedRow is an attribute semconv removed without a deprecation entry; last is the last
+// release (of the committed history) that defines it.
+type removedRow struct{ key, last string }
+
 type metricRenameRow struct {
 	from, to, version, operation string
 	via                          []string
@@ -90,9 +100,9 @@ type metricRow struct {
 	operationType                            bool
 }
 
-// generate reads the semconv files under dir and returns the formatted Go source of the table
-// and its Markdown documentation.
-func generate(dir, version string) (src, doc []byte, err error) {
+// generate reads the semconv files under dir and the past messaging models under historyDir and
+// returns the formatted Go source of the table and its Markdown documentation.
+func generate(dir, historyDir, version string) (src, doc []byte, err error) {
 	schema, err := readSchema(filepath.Join(dir, "schemas", version))
 	if err != nil {
 		return nil, nil, err
@@ -109,6 +119,15 @@ func generate(dir, version string) (src, doc []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	history, err := readHistory(historyDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	renamed := map[string]bool{}
+	for _, a := range t.attributes {
+		renamed[a.from] = true
+	}
+	t.removed = removedAttributes(history, md, renamed)
 	t.version = version
 	t.schemaURL = schema.SchemaURL
 	if src, err = render(t); err != nil {
@@ -344,6 +363,14 @@ func render(t *table) ([]byte, error) {
 	p("// generatedObsolete are the deprecated messaging attributes with no replacement.\n")
 	p("func generatedObsolete() []string {\n\treturn []string{%s}\n}\n\n", quoteAll(t.obsolete))
 
+	p("// generatedRemoved are the messaging attributes of past releases that %s neither defines nor\n", t.version)
+	p("// renames: semconv removed them without a deprecation entry.\n")
+	p("func generatedRemoved() []Removed {\n\treturn []Removed{\n")
+	for _, r := range t.removed {
+		p("\t\t{Key: %q, LastRelease: %q},\n", r.key, r.last)
+	}
+	p("\t}\n}\n\n")
+
 	p("// generatedMetricRenames are the messaging metric renames of the schema file and of the\n")
 	p("// deprecated messaging model, each resolved to its final name.\n")
 	p("func generatedMetricRenames() []MetricRename {\n\treturn []MetricRename{\n")
@@ -388,6 +415,15 @@ func renderDoc(t *table) []byte {
 	p("\n## Deprecated attributes without a replacement\n\n")
 	for _, o := range t.obsolete {
 		p("- `%s`\n", o)
+	}
+	p("\n## Removed attributes\n\n")
+	p("Messaging attributes of past releases (`third_party/semconv-history/`) that %s neither defines, current or\n", t.version)
+	p("deprecated, nor renames: semconv removed them without a deprecation entry. `removed_attributes: drop`\n")
+	p("(the default) drops them, and the deprecated keys renamed into them; a key the processor renames in\n")
+	p("code (the consume-side destination, see the README) is renamed instead.\n\n")
+	p("| attribute | last release that defines it |\n| --- | --- |\n")
+	for _, r := range t.removed {
+		p("| `%s` | %s |\n", r.key, r.last)
 	}
 	p("\n## Metrics\n\n| old metric | new metric | renamed in | operation the old name implies | via |\n| --- | --- | --- | --- | --- |\n")
 	for _, m := range t.metricRenames {

@@ -11,6 +11,7 @@ import (
 
 const (
 	semconvDir = "../../third_party/semconv"
+	historyDir = "../../third_party/semconv-history"
 	tableFile  = "../renames/generated_table.go"
 	docFile    = "../../mapping.md"
 )
@@ -19,7 +20,7 @@ const (
 // what the generator writes from the committed semconv files: run `make generate` (or
 // `go generate ./...`).
 func TestGeneratedTableIsCurrent(t *testing.T) {
-	src, doc, err := generate(semconvDir, "1.44.0")
+	src, doc, err := generate(semconvDir, historyDir, "1.44.0")
 	require.NoError(t, err)
 	for file, want := range map[string][]byte{tableFile: src, docFile: doc} {
 		got, err := os.ReadFile(file)
@@ -91,6 +92,39 @@ func TestBuildFromSemconv144(t *testing.T) {
 	}
 }
 
+// TestRemovedFromHistory checks the removed list against what the committed past releases say:
+// attributes dropped without a deprecation entry are listed, current, deprecated and renamed ones
+// are not.
+func TestRemovedFromHistory(t *testing.T) {
+	history, err := readHistory(historyDir)
+	require.NoError(t, err)
+	assert.Equal(t, "v1.16.0", history["messaging.url"], "last defined in 1.16")
+	assert.Equal(t, "v1.21.0", history["messaging.message.payload_compressed_size_bytes"])
+	assert.Equal(t, "v1.20.0", history["messaging.kafka.source.partition"], "relative ids take their group's prefix")
+
+	md, err := readModel(filepath.Join(semconvDir, "model", "messaging"))
+	require.NoError(t, err)
+	renamed := map[string]bool{"messaging.destination_kind": true}
+	got := map[string]bool{}
+	for _, r := range removedAttributes(history, md, renamed) {
+		got[r.key] = true
+	}
+	for _, key := range []string{"messaging.url", "messaging.destination.kind", "messaging.source.kind", "messaging.source.name", "messaging.consumer.id"} {
+		assert.True(t, got[key], key)
+	}
+	for _, key := range []string{"messaging.system", "messaging.destination.name", "messaging.destination_publish.name", "messaging.destination_kind"} {
+		assert.False(t, got[key], "%s is current, deprecated or renamed", key)
+	}
+
+	_, err = readHistory(t.TempDir())
+	assert.Error(t, err, "no history files")
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "repo", "latest"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "repo", "latest", "m.yaml"), []byte("groups: []\n"), 0o600))
+	_, err = readHistory(dir)
+	assert.ErrorContains(t, err, "latest", "a directory that is not a release tag")
+}
+
 func TestClosure(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -152,13 +186,13 @@ func TestSortedVersions(t *testing.T) {
 }
 
 func TestGenerateRejectsBadInput(t *testing.T) {
-	_, _, err := generate(semconvDir, "1.43.0")
+	_, _, err := generate(semconvDir, historyDir, "1.43.0")
 	assert.Error(t, err, "no schema file for that version")
 
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "schemas"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "schemas", "1.44.0"),
 		[]byte("file_format: 1.1.0\nschema_url: https://opentelemetry.io/schemas/1.44.0\nversions:\n  1.44.0:\n    spans:\n      changes:\n        - rename_spans: {}\n"), 0o600))
-	_, _, err = generate(dir, "1.44.0")
+	_, _, err = generate(dir, historyDir, "1.44.0")
 	assert.ErrorContains(t, err, "rename_spans", "an unknown change kind must not be skipped silently")
 }

@@ -27,6 +27,7 @@ type TelemetryBuilder struct {
 	mu                                 sync.Mutex
 	registrations                      []metric.Registration
 	ProcessorSemconvDataPointsMigrated metric.Int64Counter
+	ProcessorSemconvLogRecordsMigrated metric.Int64Counter
 	ProcessorSemconvMetricsNotRenamed  metric.Int64Counter
 	ProcessorSemconvMetricsRenamed     metric.Int64Counter
 	ProcessorSemconvSpansMigrated      metric.Int64Counter
@@ -65,6 +66,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_semconv_data_points_migrated",
 		metric.WithDescription("Metric data points whose messaging attributes were rewritten to semantic conventions 1.44.0. [Alpha]"),
 		metric.WithUnit("{data_point}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorSemconvLogRecordsMigrated, err = builder.meter.Int64Counter(
+		"otelcol_processor_semconv_log_records_migrated",
+		metric.WithDescription("Log records whose messaging attributes were rewritten to semantic conventions 1.44.0. [Alpha]"),
+		metric.WithUnit("{log_record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorSemconvMetricsNotRenamed, err = builder.meter.Int64Counter(

@@ -20,10 +20,14 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.ProcessorSemconvDataPointsMigrated.Add(context.Background(), 1)
+	tb.ProcessorSemconvLogRecordsMigrated.Add(context.Background(), 1)
 	tb.ProcessorSemconvMetricsNotRenamed.Add(context.Background(), 1)
 	tb.ProcessorSemconvMetricsRenamed.Add(context.Background(), 1)
 	tb.ProcessorSemconvSpansMigrated.Add(context.Background(), 1)
 	AssertEqualProcessorSemconvDataPointsMigrated(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorSemconvLogRecordsMigrated(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorSemconvMetricsNotRenamed(t, testTel,

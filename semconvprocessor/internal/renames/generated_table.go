@@ -58,6 +58,26 @@ func generatedObsolete() []string {
 	return []string{"messaging.destination_publish.anonymous", "messaging.destination_publish.name"}
 }
 
+// generatedRemoved are the messaging attributes of past releases that 1.44.0 neither defines nor
+// renames: semconv removed them without a deprecation entry.
+func generatedRemoved() []Removed {
+	return []Removed{
+		{Key: "messaging.consumer.id", LastRelease: "v1.20.0"},
+		{Key: "messaging.destination.kind", LastRelease: "v1.19.0"},
+		{Key: "messaging.kafka.source.partition", LastRelease: "v1.20.0"},
+		{Key: "messaging.message.payload_compressed_size_bytes", LastRelease: "v1.21.0"},
+		{Key: "messaging.rocketmq.delay_time_level", LastRelease: "v1.16.0"},
+		{Key: "messaging.rocketmq.delivery_timestamp", LastRelease: "v1.16.0"},
+		{Key: "messaging.rocketmq.message_group", LastRelease: "v1.16.0"},
+		{Key: "messaging.source.anonymous", LastRelease: "v1.20.0"},
+		{Key: "messaging.source.kind", LastRelease: "v1.19.0"},
+		{Key: "messaging.source.name", LastRelease: "v1.20.0"},
+		{Key: "messaging.source.template", LastRelease: "v1.20.0"},
+		{Key: "messaging.source.temporary", LastRelease: "v1.20.0"},
+		{Key: "messaging.url", LastRelease: "v1.16.0"},
+	}
+}
+
 // generatedMetricRenames are the messaging metric renames of the schema file and of the
 // deprecated messaging model, each resolved to its final name.
 func generatedMetricRenames() []MetricRename {

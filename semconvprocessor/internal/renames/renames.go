@@ -3,7 +3,7 @@
 // looking them up on the hot path.
 package renames // import "github.com/otelcol-msg/otelcol-msg/semconvprocessor/internal/renames"
 
-//go:generate go run ../gen -semconv ../../third_party/semconv -version 1.44.0 -out generated_table.go -doc ../../mapping.md
+//go:generate go run ../gen -semconv ../../third_party/semconv -history ../../third_party/semconv-history -version 1.44.0 -out generated_table.go -doc ../../mapping.md
 
 // Signal is a set of telemetry signals a rename applies to.
 type Signal uint8
@@ -16,7 +16,8 @@ const (
 )
 
 // Attribute renames an attribute key. From is mapped straight to its final 1.44 name: chains of
-// renames (a -> b in one version, b -> c in a later one) are resolved by the generator.
+// renames (a -> b in one version, b -> c in a later one) are resolved by the generator. An Index
+// built to drop removed attributes holds them, and the renames into them, with To "": drop From.
 type Attribute struct {
 	From string
 	To   string
@@ -26,6 +27,14 @@ type Attribute struct {
 	// Version is the semconv version that renamed From.
 	Version string
 	Signals Signal
+}
+
+// Removed is a messaging attribute of a past release that semconv removed without a deprecation
+// entry (messaging.destination.kind, messaging.url).
+type Removed struct {
+	Key string
+	// LastRelease is the last semconv release that defines Key.
+	LastRelease string
 }
 
 // Value renames a deprecated enum member of an attribute (messaging.operation.type publish -> send).
@@ -70,8 +79,10 @@ type Index struct {
 }
 
 // New compiles the generated table, plus the extra attribute renames of the caller (renames the
-// schema file cannot express), into an Index. Extra renames win over the generated ones.
-func New(extra []Attribute) *Index {
+// schema file cannot express), into an Index. Extra renames win over the generated ones. With
+// dropRemoved, the removed attributes (Removed) and the deprecated keys renamed into one of them
+// are looked up as drops (To ""), unless an extra rename renames them.
+func New(extra []Attribute, dropRemoved bool) *Index {
 	idx := &Index{
 		span:          newKeyTable(),
 		metric:        newKeyTable(),
@@ -79,7 +90,21 @@ func New(extra []Attribute) *Index {
 		metricRenames: map[string]MetricRename{},
 		metrics:       map[string]Metric{},
 	}
-	for _, list := range [][]Attribute{generatedAttributes(), extra} {
+	generated := generatedAttributes()
+	var drops []Attribute
+	if dropRemoved {
+		removed := map[string]bool{}
+		for _, r := range generatedRemoved() {
+			removed[r.Key] = true
+			drops = append(drops, Attribute{From: r.Key, Signals: Spans | Metrics})
+		}
+		for i := range generated {
+			if removed[generated[i].To] {
+				generated[i].To, generated[i].ToType = "", ""
+			}
+		}
+	}
+	for _, list := range [][]Attribute{drops, generated, extra} {
 		for i := range list {
 			a := &list[i]
 			if a.Signals&Spans != 0 {
@@ -155,6 +180,9 @@ func (idx *Index) Metric(name string) (Metric, bool) {
 
 // Obsolete returns the deprecated messaging attributes that have no replacement in semconv.
 func Obsolete() []string { return generatedObsolete() }
+
+// RemovedAttributes returns the messaging attributes semconv removed without a deprecation entry.
+func RemovedAttributes() []Removed { return generatedRemoved() }
 
 // SchemaURL is the schema the table migrates to.
 func SchemaURL() string { return generatedSchemaURL }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestIndex(t *testing.T) {
-	idx := New([]Attribute{{From: "messaging.source.name", To: "messaging.destination.name", Signals: Spans}})
+	idx := New([]Attribute{{From: "messaging.source.name", To: "messaging.destination.name", Signals: Spans}}, false)
 
 	a, ok := idx.Attribute(Spans, "messaging.kafka.destination.partition")
 	require.True(t, ok)
@@ -48,6 +48,39 @@ func TestIndex(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "s", cur.Unit)
 	assert.Equal(t, "https://opentelemetry.io/schemas/1.44.0", SchemaURL())
+}
+
+// TestRemovedAttributes checks the drops an Index built with dropRemoved holds: a removed key,
+// a deprecated key renamed into a removed one, and not a removed key that an extra rename renames.
+func TestRemovedAttributes(t *testing.T) {
+	extra := []Attribute{{From: "messaging.source.name", To: "messaging.destination.name", ToType: "string", Signals: Spans | Metrics}}
+	keep, drop := New(extra, false), New(extra, true)
+	for _, sig := range []Signal{Spans, Metrics} {
+		_, ok := keep.Attribute(sig, "messaging.destination.kind")
+		assert.False(t, ok, "kept: a removed key is not looked up")
+		a, ok := drop.Attribute(sig, "messaging.destination.kind")
+		require.True(t, ok)
+		assert.Empty(t, a.To, "dropped")
+		a, ok = drop.Attribute(sig, "messaging.source.name")
+		require.True(t, ok)
+		assert.Equal(t, "messaging.destination.name", a.To, "an extra rename wins over the drop")
+	}
+	a, ok := keep.Attribute(Spans, "messaging.destination_kind")
+	require.True(t, ok)
+	assert.Equal(t, "messaging.destination.kind", a.To, "kept: renamed into the removed key")
+	a, ok = drop.Attribute(Spans, "messaging.destination_kind")
+	require.True(t, ok)
+	assert.Empty(t, a.To, "dropped with the key it was renamed into")
+	a, ok = drop.Attribute(Spans, "messaging.destination")
+	require.True(t, ok)
+	assert.Equal(t, "messaging.destination.name", a.To, "other renames are unaffected")
+
+	keys := map[string]string{}
+	for _, r := range RemovedAttributes() {
+		keys[r.Key] = r.LastRelease
+	}
+	assert.Equal(t, "v1.16.0", keys["messaging.url"])
+	assert.Equal(t, "v1.19.0", keys["messaging.destination.kind"])
 }
 
 // TestKeyTable covers the three kinds of slot: empty, one key, keys that share length and last

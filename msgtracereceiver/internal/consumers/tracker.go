@@ -1,0 +1,396 @@
+package consumers
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-msg/otelcol-msg/internal/traceparent"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
+)
+
+// Settings configure a Tracker.
+type Settings struct {
+	// System is messaging.system of the source.
+	System string
+	// OperationName is messaging.operation.name of the settle spans: what
+	// the broker shows ("commit", "ack", "deliver").
+	OperationName string
+	// Config is the source's consumers block.
+	Config Config
+	// OwnGroup is the tap's own group, never watched.
+	OwnGroup string
+	// Source is what the receiver handed the source: its logger and where
+	// derived spans and metrics go.
+	Source message.Settings
+	// PositionAttr, when set, writes a message's position on its settle
+	// span (Kafka: messaging.kafka.offset).
+	PositionAttr func(attrs pcommon.Map, pos Position)
+}
+
+// Tracker turns the positions application consumer groups have settled
+// into settle spans and consumer metrics. Sources call Observe for every
+// tapped message; watchers call Frontier (or Settled) and then Flush once
+// per poll. It is safe for concurrent use.
+type Tracker struct {
+	set      Settings
+	cfg      Config
+	matcher  *GroupMatcher
+	logger   *zap.Logger
+	capBytes int64
+	start    pcommon.Timestamp
+
+	mu    sync.RWMutex // guards parts (the map); each partition has its lock
+	parts map[partKey]*lockedPartition
+	bytes atomic.Int64 // tracked entries of every partition, in bytes
+
+	outMu   sync.Mutex // guards pending
+	pending ptrace.Traces
+	nSpans  int
+}
+
+type partKey struct{ dest, part string }
+
+type lockedPartition struct {
+	mu sync.Mutex
+	p  partition
+}
+
+// New returns a Tracker for a validated, enabled Config.
+func New(set Settings) (*Tracker, error) {
+	m, err := NewGroupMatcher(set.Config.Groups, set.OwnGroup)
+	if err != nil {
+		return nil, err
+	}
+	logger := set.Source.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	t := &Tracker{
+		set:      set,
+		cfg:      set.Config,
+		matcher:  m,
+		logger:   logger,
+		capBytes: set.Config.MaxTrackedBytes,
+		start:    pcommon.NewTimestampFromTime(time.Now()),
+		parts:    make(map[partKey]*lockedPartition),
+		pending:  ptrace.NewTraces(),
+	}
+	if t.capBytes <= 0 {
+		t.capBytes = DefaultMaxTrackedBytes
+	}
+	return t, nil
+}
+
+// Config returns the consumers block the tracker was built with.
+func (t *Tracker) Config() Config { return t.cfg }
+
+// Watched reports whether group is watched: it matches consumers.groups
+// (every group when empty) and is not the tap's own.
+func (t *Tracker) Watched(group string) bool { return t.matcher.Match(group) }
+
+// Matcher returns the tracker's group matcher.
+func (t *Tracker) Matcher() *GroupMatcher { return t.matcher }
+
+// partition returns the index of dest/part, creating it.
+func (t *Tracker) partition(dest, part string) *lockedPartition {
+	k := partKey{dest, part}
+	t.mu.RLock()
+	lp := t.parts[k]
+	t.mu.RUnlock()
+	if lp != nil {
+		return lp
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if lp = t.parts[k]; lp == nil {
+		lp = &lockedPartition{p: partition{dest: dest, part: part, groups: map[string]*groupState{}}}
+		lp.p.stride = uint64(max(64, t.capBytes/entryBytes/maxCheckpoints))
+		t.parts[k] = lp
+	}
+	return lp
+}
+
+// Observe records a tapped message at its position. Messages of one
+// partition must come in position order: one at or before the newest
+// observed (a re-read after a rebalance) is ignored. It does not allocate
+// in the steady state.
+func (t *Tracker) Observe(m message.Message, pos Position) {
+	t.observe(&m, pos)
+}
+
+func (t *Tracker) observe(m *message.Message, pos Position) {
+	e := entry{pos: pos, hasPos: true, created: createdNanos(m), idHash: xxhash.Sum64String(m.Identity)}
+	c := t.creation(m)
+	e.traceID, e.spanID, e.keep, e.remote = c.TraceID, c.SpanID, c.Keep, c.Remote
+
+	lp := t.partition(m.Destination, m.Partition)
+	lp.mu.Lock()
+	p := &lp.p
+	if p.observed && !p.lastPos.Less(pos) {
+		lp.mu.Unlock()
+		return
+	}
+	p.observed, p.lastPos, p.lastCreated = true, pos, e.created
+	p.push(e)
+	over := t.bytes.Add(entryBytes) > t.capBytes
+	if over && len(p.live()) > 1 {
+		// Evict from the partition that grows, an eighth at a time so that
+		// eviction is amortised; its groups keep their anchors, and what
+		// they settle there is interpolated (see the README).
+		n := max(1, len(p.live())/8)
+		p.drop(n)
+		t.bytes.Add(-int64(n) * entryBytes)
+	}
+	lp.mu.Unlock()
+}
+
+func (t *Tracker) creation(m *message.Message) message.Creation {
+	if f := t.set.Source.Derived.Creation; f != nil {
+		return f(m)
+	}
+	// No span model (a source built without the receiver): the traceparent
+	// alone decides, as with spans.rebuild: never.
+	if pc, err := traceparent.Parse(m.TraceParent); err == nil {
+		return message.Creation{TraceID: pc.TraceID, SpanID: pc.SpanID, Remote: true, Keep: pc.Sampled()}
+	}
+	return message.Creation{Keep: true}
+}
+
+// createdNanos is the message's creation time as its spans have it: its
+// own timestamp, or when the tap saw it if that is missing or unusable.
+func createdNanos(m *message.Message) int64 {
+	obs := m.Observed
+	if obs.IsZero() {
+		obs = time.Now()
+	}
+	if ts := m.Timestamp; !ts.IsZero() && ts.Unix() > 0 && !ts.After(obs) {
+		return ts.UnixNano()
+	}
+	return obs.UnixNano()
+}
+
+// Frontier records that group has settled every message of dest/part
+// before settledBefore (Kafka committed-offset semantics: committed N means
+// N-1 and before are done), as seen by the poll at time at. Watchers call
+// it at every poll for every watched group and partition, moved or not: it
+// also refreshes the lag gauges and the stuck count.
+//
+// The first call for a group and partition only sets its baseline: what it
+// settled before the tap knew it yields no span. A frontier that goes back
+// (a group reset to earlier offsets) lowers the lag baseline but yields no
+// settle span again for messages it had already passed.
+func (t *Tracker) Frontier(group, dest, part string, settledBefore Position, at time.Time) {
+	if !t.matcher.Match(group) {
+		return
+	}
+	lp := t.partition(dest, part)
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	p := &lp.p
+	g := p.group(group)
+	now := at.UnixNano()
+	if !g.seen {
+		g.seen, g.frontier, g.high, g.baseline = true, settledBefore, settledBefore, settledBefore
+		g.next, _, _ = p.ordinalOf(settledBefore)
+		g.stuckNext, g.lastPoll = g.next, now
+		g.setAnchor(p)
+		g.updateLag(p, now)
+		return
+	}
+	if settledBefore != g.frontier || !g.anchorOK {
+		g.frontier = settledBefore
+		if g.high.Less(settledBefore) {
+			g.high = settledBefore
+		}
+		g.setAnchor(p)
+	}
+	t.settleUpTo(p, group, g, now)
+	g.lastPoll = now
+	g.countStuck(p, now, t.cfg.StuckAfter)
+	g.updateLag(p, now)
+	t.trim(p)
+}
+
+// settleUpTo emits what group settled since its last poll: every observed
+// message from g.next on positioned before g.high.
+func (t *Tracker) settleUpTo(p *partition, group string, g *groupState, now int64) {
+	if g.next < p.base {
+		// Settled messages that left the index (the byte cap evicted them):
+		// no span, their wait interpolated from the checkpoints.
+		upTo, _, _ := p.ordinalOf(g.high)
+		upTo = min(upTo, p.base)
+		if upTo > g.next {
+			n := upTo - g.next
+			mid := p.createdAt(g.next + n/2)
+			g.untracked += int64(n)
+			g.hist.recordN(seconds(now-mid), n)
+			g.next = upTo
+		}
+		if g.next < p.base {
+			return
+		}
+	}
+	live := p.live()
+	i := int(g.next - p.base)
+	// Messages before the baseline were settled before the group was first
+	// seen, possibly observed by the tap only after that poll: no settle.
+	for i < len(live) && live[i].pos.Less(g.baseline) {
+		i++
+	}
+	g.next = p.base + uint64(i)
+	j := i
+	for j < len(live) && live[j].pos.Less(g.high) {
+		j++
+	}
+	if j == i {
+		return
+	}
+	settled := live[i:j]
+	for k := range settled {
+		g.hist.record(seconds(now - settled[k].created))
+	}
+	g.next += uint64(j - i)
+	switch t.cfg.Spans {
+	case SpansSettle:
+		t.appendSettleSpans(p, group, settled, now)
+	case SpansCommit:
+		t.appendCommitSpan(p, group, g, settled, now)
+	}
+}
+
+// trim forgets what every known group of p has settled.
+func (t *Tracker) trim(p *partition) {
+	if len(p.groups) == 0 {
+		return
+	}
+	low := p.end()
+	for _, g := range p.groups {
+		if g.seen && !g.perMessage {
+			low = min(low, g.next)
+		}
+	}
+	if low > p.base {
+		n := int(low - p.base)
+		p.drop(n)
+		t.bytes.Add(-int64(n) * entryBytes)
+	}
+}
+
+// Settled records that group settled one message at time at, for brokers
+// that report settles per message (RabbitMQ firehose deliver.<queue>:
+// group = the queue). It needs no Observe of the message; lag gauges come
+// from ReportLag when the broker tells them.
+func (t *Tracker) Settled(group string, m message.Message, at time.Time) {
+	if !t.matcher.Match(group) {
+		return
+	}
+	created := createdNanos(&m)
+	c := t.creation(&m)
+	e := entry{created: created, idHash: xxhash.Sum64String(m.Identity),
+		traceID: c.TraceID, spanID: c.SpanID, keep: c.Keep, remote: c.Remote}
+	lp := t.partition(m.Destination, m.Partition)
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	p := &lp.p
+	g := p.group(group)
+	g.seen, g.perMessage = true, true
+	now := at.UnixNano()
+	g.hist.record(seconds(now - created))
+	switch t.cfg.Spans {
+	case SpansSettle:
+		t.appendSettleSpans(p, group, []entry{e}, now)
+	case SpansCommit:
+		// One message is its own commit.
+		t.appendCommitSpan(p, group, g, []entry{e}, now)
+	}
+	g.lastPoll = now
+}
+
+// ReportLag sets the lag gauges of group on dest/part from what the broker
+// reports (Redis XINFO GROUPS lag, JetStream num_ack_pending), for watchers
+// whose broker knows the lag better than the tap's index.
+func (t *Tracker) ReportLag(group, dest, part string, messages int64, age time.Duration) {
+	if !t.matcher.Match(group) {
+		return
+	}
+	lp := t.partition(dest, part)
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	g := lp.p.group(group)
+	g.seen, g.reported = true, true
+	g.lagMessages, g.lagAge = messages, age.Seconds()
+}
+
+// Stuck counts messages of dest/part that group has not settled within
+// stuck_after, for watchers that see unsettled messages per message (Redis
+// XPENDING idle times) rather than through Frontier.
+func (t *Tracker) Stuck(group, dest, part string, n int64) {
+	if !t.matcher.Match(group) || n <= 0 {
+		return
+	}
+	lp := t.partition(dest, part)
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	g := lp.p.group(group)
+	g.seen = true
+	g.stuck += n
+}
+
+// Forget drops group from every partition (it no longer exists or is no
+// longer watched), so that it holds no message in the index.
+func (t *Tracker) Forget(group string) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, lp := range t.parts {
+		lp.mu.Lock()
+		if _, ok := lp.p.groups[group]; ok {
+			delete(lp.p.groups, group)
+			t.trim(&lp.p)
+		}
+		lp.mu.Unlock()
+	}
+}
+
+// TrackedBytes is what the index holds now, counted against max_tracked_bytes.
+func (t *Tracker) TrackedBytes() int64 { return t.bytes.Load() }
+
+// Flush sends the settle spans built since the last Flush and the consumer
+// metrics as of at. Watchers call it after each poll. Errors of the next
+// consumers are logged: spans are best effort (a settle is not a message to
+// redeliver) and metrics are cumulative, so the next Flush catches up.
+func (t *Tracker) Flush(ctx context.Context, at time.Time) {
+	t.outMu.Lock()
+	td, n := t.pending, t.nSpans
+	t.pending, t.nSpans = ptrace.NewTraces(), 0
+	t.outMu.Unlock()
+	d := t.set.Source.Derived
+	if n > 0 && d.Traces != nil {
+		if err := d.Traces.ConsumeTraces(ctx, td); err != nil {
+			t.logger.Warn("settle spans refused by the next consumer", zap.Int("spans", n), zap.Error(err))
+		}
+	}
+	if d.Metrics == nil {
+		return
+	}
+	md, points := t.metrics(at)
+	if points == 0 {
+		return
+	}
+	if err := d.Metrics.ConsumeMetrics(ctx, md); err != nil {
+		t.logger.Warn("consumer metrics refused by the next consumer", zap.Error(err))
+	}
+}
+
+func seconds(nanos int64) float64 {
+	if nanos < 0 {
+		return 0
+	}
+	return float64(nanos) / 1e9
+}

@@ -1,0 +1,105 @@
+package rabbitmqsource
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
+)
+
+// An application consumes queue billing with manual acks; queue idle has
+// no consumer. Every delivery to billing's consumer yields
+// one settle span (group = the queue), from the message's creation to the
+// deliver event; idle none.
+func TestConsumersRabbitMQDeliveriesSettle(t *testing.T) {
+	requireBroker(t)
+	sourcetest.EnableFirehose(t)
+	p := newProducer(t)
+	billing, idle := sourcetest.Unique("billing"), sourcetest.Unique("idle")
+	for _, q := range []string{billing, idle} {
+		_, err := p.ch.QueueDeclare(q, false, true, false, false, nil)
+		require.NoError(t, err)
+	}
+	appCh, err := p.conn.Channel()
+	require.NoError(t, err)
+	require.NoError(t, appCh.Qos(1, 0, false)) // one at a time: a requeued message comes back first
+	app, err := appCh.Consume(billing, "", false, false, false, false, nil)
+	require.NoError(t, err)
+
+	cfg := NewDefaultConfig()
+	cfg.Firehose.Events = []string{EventDeliver}
+	cfg.Firehose.Queues = []string{billing, idle}
+	cfg.Consumers.Enabled = true
+	cfg.Consumers.PollInterval = 50 * time.Millisecond
+	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Consumers.Validate())
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	src, err := New(cfg, d.Settings(t, rec))
+	require.NoError(t, err)
+	sourcetest.Start(t, src, rec)
+	defer sourcetest.Shutdown(t, src)
+
+	ack := func(want string) amqp.Delivery {
+		t.Helper()
+		select {
+		case m := <-app:
+			require.Equal(t, want, m.MessageId)
+			return m
+		case <-time.After(sourcetest.WaitLimit):
+			t.Fatalf("the application never got %s", want)
+		}
+		return amqp.Delivery{}
+	}
+	// Probes reach the tap once it is bound; the application acks them.
+	rec.WaitTapping(t, "probe", func(id string) {
+		p.publish(t, "", billing, amqp.Publishing{MessageId: id})
+		require.NoError(t, ack(id).Ack(false))
+	})
+	before := len(rec.Messages()) // probes the tap saw delivered
+	d.WaitSettles(t, billing, before)
+
+	created := time.Now().Add(-3 * time.Second).Truncate(time.Second)
+	const n = 3
+	for i := range n {
+		pub := amqp.Publishing{MessageId: fmt.Sprintf("m-%d", i), Timestamp: created}
+		if i == 0 {
+			pub.Headers = amqp.Table{"traceparent": traceparentA}
+		}
+		p.publish(t, "", billing, pub)
+		p.publish(t, "", idle, amqp.Publishing{MessageId: fmt.Sprintf("idle-%d", i)})
+	}
+	for i := range n {
+		require.NoError(t, ack(fmt.Sprintf("m-%d", i)).Ack(false))
+	}
+	p.publish(t, "", billing, amqp.Publishing{MessageId: "last"})
+	require.NoError(t, ack("last").Ack(false))
+	rec.WaitIDs(t, "last")
+
+	spans := d.WaitSettles(t, billing, before+n+1)
+	time.Sleep(4 * cfg.Consumers.PollInterval) // a late extra span would show now
+	spans = d.SettleSpans(billing)
+	assert.Len(t, spans, before+n+1, "one settle span per message delivered")
+	byID := map[string]int{}
+	for _, s := range spans[before:] {
+		assert.Equal(t, "settle "+billing, s.Name())
+		op, _ := s.Attributes().Get("messaging.operation.name")
+		assert.Equal(t, "deliver", op.Str())
+		byID[s.SpanID().String()]++
+		if s.ParentSpanID().String() == "00f067aa0ba902b7" {
+			assert.Equal(t, created.UnixNano(), s.StartTimestamp().AsTime().UnixNano(), "starts at the message's timestamp")
+			assert.GreaterOrEqual(t, s.EndTimestamp().AsTime().Sub(created), 3*time.Second, "ends at the delivery")
+		}
+	}
+	for id, c := range byID {
+		assert.Equal(t, 1, c, "span %s once", id)
+	}
+	assert.Empty(t, d.SettleSpans(idle), "nothing was delivered from the queue without a consumer")
+	h := d.WaitPoint(t, consumers.MetricTimeInQueue, billing, func(p sourcetest.Point) bool { return p.Count == uint64(before+n+1) })
+	assert.GreaterOrEqual(t, h.Double, float64(n)*3, "the three old messages waited at least 3s each")
+}
