@@ -3,7 +3,6 @@ package msgtracereceiver
 import (
 	"context"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,7 +103,7 @@ func receiveAndSettle(td ptrace.Traces) (receive, settle int64) {
 		if s.Kind() != ptrace.SpanKindClient {
 			continue
 		}
-		if strings.HasPrefix(s.Name(), "settle ") {
+		if op, ok := s.Attributes().Get("messaging.operation.type"); ok && op.Str() == "settle" {
 			settle++
 		} else {
 			receive++

@@ -213,7 +213,7 @@ func TestKafkaConsumersSettleLagAndRewind(t *testing.T) {
 		off := attr(s, "messaging.kafka.offset")
 		perGroup[g][off]++
 		parentOf[g+"/"+off] = s.ParentSpanID().String()
-		assert.Equal(t, "settle orders", s.Name())
+		assert.Equal(t, "commit orders", s.Name())
 		assert.Equal(t, "commit", attr(s, "messaging.operation.name"))
 		assert.False(t, s.EndTimestamp() < s.StartTimestamp())
 	}

@@ -59,7 +59,8 @@ func TestDemo(t *testing.T) {
 		}
 		require.False(t, chain.IsEmpty(), "no application root span on %q", topicFirst)
 		names := map[string]bool{}
-		receives := 0
+		receives, settles := 0, 0
+		receiveStart, settleStart := map[any]pcommon.Timestamp{}, map[any]pcommon.Timestamp{}
 		for _, r := range spans {
 			if r.Span.TraceID() != chain {
 				continue
@@ -75,9 +76,22 @@ func TestDemo(t *testing.T) {
 			parent, ok := byID[r.Span.ParentSpanID()]
 			require.True(t, ok, "%q has no exported parent", r.Span.Name())
 			assert.True(t, isApp(parent), "%q is parented on the producer's context", r.Span.Name())
+			a := r.Span.Attributes().AsRaw()
+			if a["messaging.operation.type"] == "settle" {
+				// The application group's commit, seen by the gateway.
+				assert.Equal(t, appGroup, a["messaging.consumer.group.name"], "settle span %q", r.Span.Name())
+				assert.Greater(t, r.Span.EndTimestamp(), r.Span.StartTimestamp())
+				settleStart[dest(r)] = r.Span.StartTimestamp()
+				settles++
+				continue
+			}
+			receiveStart[dest(r)] = r.Span.StartTimestamp()
 			receives++
 		}
 		assert.Equal(t, 3, receives, "one receive span per hop of the chain")
+		assert.Equal(t, 3, settles, "one settle span per hop of the chain, by the application's group")
+		// Both start at the message's own timestamp: the wait is measured from creation.
+		assert.Equal(t, receiveStart, settleStart, "settle and receive spans of a message start together")
 		for _, n := range []string{"receive first", "receive second", "receive third", "send first", "process first", "send second", "process third"} {
 			assert.True(t, names[n], "no span %q in the chain's trace (have %v)", n, names)
 		}

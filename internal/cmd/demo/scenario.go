@@ -21,7 +21,9 @@ const (
 	topicOrders = "orders"
 	topicLegacy = "legacy-events"
 
-	appGroup       = "faststream-demo"
+	appGroup = "faststream-demo"
+	// groupSeenWait is how long the application group stays uncommitted.
+	groupSeenWait  = time.Second
 	legacyMessages = 5
 	// handlerWork is how long each handler "works", so that process spans
 	// have a visible duration in the tree.
@@ -60,6 +62,7 @@ func runTraffic(ctx context.Context, out io.Writer, kafka *harness.Kafka, a *app
 		perMessage: map[string]int{},
 		perBatch:   map[string]int{},
 		rebuilt:    map[string]int{},
+		settled:    map[string]int{},
 	}
 
 	// The chain's entry point: a publish outside any handler.
@@ -96,6 +99,10 @@ func runTraffic(ctx context.Context, out io.Writer, kafka *harness.Kafka, a *app
 	exp.perMessage[topicFirst]++
 	exp.perMessage[topicSecond]++
 	exp.perMessage[topicThird]++
+	// The application group settles each message of the chain once.
+	exp.settled[topicFirst]++
+	exp.settled[topicSecond]++
+	exp.settled[topicThird]++
 
 	// An uninstrumented producer: no headers at all.
 	legacy := make([]*kgo.Record, legacyMessages)
@@ -179,8 +186,16 @@ func runHandlers(ctx context.Context, brokers []string, a *app, wantBatch int) (
 			return handled, batches, fmt.Errorf("handler publish: %w", herr)
 		}
 	}
-	// Commit what was handled now rather than at the next auto-commit, so
-	// the gateway sees the group settle the chain soon.
+	// Stay in the group, uncommitted, for a few of the gateway's consumer polls
+	// (testdata/demo.yaml: 200ms), so that it sees the group before its first
+	// commit: a group first seen already past a message yields no settle span
+	// for it (the gateway cannot date that settle). Then commit what was
+	// handled now rather than at the next auto-commit.
+	select {
+	case <-ctx.Done():
+		return handled, batches, fmt.Errorf("application handlers: %w", ctx.Err())
+	case <-time.After(groupSeenWait):
+	}
 	if err := client.CommitUncommittedOffsets(ctx); err != nil {
 		return handled, batches, fmt.Errorf("application consumer commit: %w", err)
 	}

@@ -161,6 +161,11 @@ func formatAttributes(m pcommon.Map) (messaging, bag string) {
 			parts = append(parts, k+"="+v.AsString())
 		}
 	}
+	// A settle span is named after its broker's operation (Kafka: "commit");
+	// its operation type says what it is.
+	if v, ok := m.Get("messaging.operation.type"); ok && v.AsString() == "settle" {
+		parts = append(parts, "messaging.operation.type=settle")
+	}
 	var bags []string
 	for k, v := range m.All() {
 		if strings.HasPrefix(k, "baggage.") {
@@ -230,6 +235,9 @@ func summary(td ptrace.Traces) string {
 		"(%d rebuilt send, %d receive per message, %d batch receive linking %d messages)",
 		len(traces), td.SpanCount(), c.appSpans, td.SpanCount()-c.appSpans,
 		sum(c.rebuilt), sum(c.perMessage), batchSpans, sum(c.perBatch))
+	if n := sum(c.settled); n > 0 {
+		line = strings.TrimSuffix(line, ")") + fmt.Sprintf(", %d settle by consumer groups)", n)
+	}
 	if len(bySystem) > 1 {
 		var parts []string
 		for _, system := range slices.Sorted(maps.Keys(bySystem)) {

@@ -49,14 +49,16 @@ func (t *Tracker) putSettleAttrs(attrs pcommon.Map, p *partition, group string) 
 	attrs.PutStr(string(semconv.MessagingConsumerGroupNameKey), group)
 }
 
-// appendSettleSpans adds one `settle <destination>` CLIENT span per kept
+// appendSettleSpans adds one `{operation name} <destination>` CLIENT span per kept
 // message: from its creation to the poll that saw it settled, child of its
 // creation context.
 func (t *Tracker) appendSettleSpans(p *partition, group string, settled []entry, now int64) {
 	t.outMu.Lock()
 	defer t.outMu.Unlock()
 	spans := t.spans()
-	name := "settle " + p.dest
+	// semconv: {messaging.operation.name} {destination} (Kafka "commit orders"),
+	// with messaging.operation.type=settle.
+	name := t.set.OperationName + " " + p.dest
 	end := pcommon.Timestamp(now)
 	for i := range settled {
 		e := &settled[i]
@@ -101,7 +103,7 @@ func (t *Tracker) appendCommitSpan(p *partition, group string, g *groupState, se
 	s.SetTraceID(tid)
 	s.SetSpanID(sid)
 	s.SetFlags(flagsLocal)
-	s.SetName("settle " + p.dest)
+	s.SetName(t.set.OperationName + " " + p.dest)
 	s.SetKind(ptrace.SpanKindClient)
 	s.SetStartTimestamp(pcommon.Timestamp(min(g.lastPoll, now)))
 	s.SetEndTimestamp(pcommon.Timestamp(now))

@@ -118,7 +118,7 @@ func TestFrontierSettlesOnceAndDatesToThePoll(t *testing.T) {
 		t.Fatalf("settle spans = %d, want 4 (offsets 0..3)", len(spans))
 	}
 	for _, sp := range spans {
-		if sp.Name() != "settle orders" || sp.Kind() != ptrace.SpanKindClient || !sp.EndTimestamp().AsTime().Equal(poll) {
+		if sp.Name() != "commit orders" || sp.Kind() != ptrace.SpanKindClient || !sp.EndTimestamp().AsTime().Equal(poll) {
 			t.Fatalf("span %s kind %v end %v", sp.Name(), sp.Kind(), sp.EndTimestamp().AsTime())
 		}
 		if op, _ := sp.Attributes().Get("messaging.operation.type"); op.Str() != "settle" {

@@ -87,7 +87,7 @@ func TestConsumersRabbitMQDeliveriesSettle(t *testing.T) {
 	assert.Len(t, spans, before+n+1, "one settle span per message delivered")
 	byID := map[string]int{}
 	for _, s := range spans[before:] {
-		assert.Equal(t, "settle "+billing, s.Name())
+		assert.Equal(t, "deliver "+billing, s.Name())
 		op, _ := s.Attributes().Get("messaging.operation.name")
 		assert.Equal(t, "deliver", op.Str())
 		byID[s.SpanID().String()]++

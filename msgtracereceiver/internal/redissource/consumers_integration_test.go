@@ -97,7 +97,7 @@ func TestConsumersRedisGroupsSettle(t *testing.T) {
 	byStart := map[int64]bool{}
 	withParent := 0
 	for _, s := range spans {
-		assert.Equal(t, "settle "+stream, s.Name())
+		assert.Equal(t, "ack "+stream, s.Name())
 		op, _ := s.Attributes().Get("messaging.operation.type")
 		assert.Equal(t, "settle", op.Str())
 		name, _ := s.Attributes().Get("messaging.operation.name")

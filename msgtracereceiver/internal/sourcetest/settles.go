@@ -1,7 +1,6 @@
 package sourcetest
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +45,8 @@ func (d *Derived) SettleSpans(group string) []ptrace.Span {
 				for k := 0; k < spans.Len(); k++ {
 					s := spans.At(k)
 					g, _ := s.Attributes().Get("messaging.consumer.group.name")
-					if strings.HasPrefix(s.Name(), "settle ") && g.Str() == group {
+					op, _ := s.Attributes().Get("messaging.operation.type")
+					if op.Str() == "settle" && g.Str() == group {
 						out = append(out, s)
 					}
 				}
