@@ -120,7 +120,9 @@ func run(ctx context.Context, out io.Writer, opts options) (err error) {
 
 	fmt.Fprintln(out, "▸ traffic")
 	app := newApp(kafka, "faststream-demo")
-	exp, err := runTraffic(ctx, out, kafka, app)
+	exp, err := runTraffic(ctx, out, kafka, app, func(ctx context.Context) error {
+		return gw.WaitLog(ctx, "kafka consumers: group watched")
+	})
 	if err != nil {
 		return err
 	}

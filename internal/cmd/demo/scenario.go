@@ -21,9 +21,7 @@ const (
 	topicOrders = "orders"
 	topicLegacy = "legacy-events"
 
-	appGroup = "faststream-demo"
-	// groupSeenWait is how long the application group stays uncommitted.
-	groupSeenWait  = time.Second
+	appGroup       = "faststream-demo"
 	legacyMessages = 5
 	// handlerWork is how long each handler "works", so that process spans
 	// have a visible duration in the tree.
@@ -57,7 +55,7 @@ var orderBatches = []orderBatch{
 // handlers until every message was handled. It returns what the gateway must
 // export of it; the caller counts the application's spans once all traffic
 // is sent.
-func runTraffic(ctx context.Context, out io.Writer, kafka *harness.Kafka, a *app) (expectation, error) {
+func runTraffic(ctx context.Context, out io.Writer, kafka *harness.Kafka, a *app, groupWatched func(context.Context) error) (expectation, error) {
 	exp := expectation{
 		perMessage: map[string]int{},
 		perBatch:   map[string]int{},
@@ -91,7 +89,7 @@ func runTraffic(ctx context.Context, out io.Writer, kafka *harness.Kafka, a *app
 	}
 	exp.perBatch[topicOrders] += ordered
 
-	handled, batches, err := runHandlers(ctx, kafka.Brokers(), a, ordered)
+	handled, batches, err := runHandlers(ctx, kafka.Brokers(), a, ordered, groupWatched)
 	if err != nil {
 		return exp, err
 	}
@@ -132,7 +130,7 @@ func runTraffic(ctx context.Context, out io.Writer, kafka *harness.Kafka, a *app
 //
 // It returns once the chain reached "third" and wantBatch orders were
 // handled, with the number of messages handled and of batches the orders came in.
-func runHandlers(ctx context.Context, brokers []string, a *app, wantBatch int) (handled, batches int, err error) {
+func runHandlers(ctx context.Context, brokers []string, a *app, wantBatch int, groupWatched func(context.Context) error) (handled, batches int, err error) {
 	client, err := kgo.NewClient(
 		kgo.SeedBrokers(brokers...),
 		kgo.ConsumerGroup(appGroup),
@@ -186,15 +184,12 @@ func runHandlers(ctx context.Context, brokers []string, a *app, wantBatch int) (
 			return handled, batches, fmt.Errorf("handler publish: %w", herr)
 		}
 	}
-	// Stay in the group, uncommitted, for a few of the gateway's consumer polls
-	// (testdata/demo.yaml: 200ms), so that it sees the group before its first
-	// commit: a group first seen already past a message yields no settle span
-	// for it (the gateway cannot date that settle). Then commit what was
-	// handled now rather than at the next auto-commit.
-	select {
-	case <-ctx.Done():
-		return handled, batches, fmt.Errorf("application handlers: %w", ctx.Err())
-	case <-time.After(groupSeenWait):
+	// Stay in the group, uncommitted, until the gateway watches it: a group
+	// first seen already past a message yields no settle span for it (the
+	// gateway cannot date that settle). Then commit what was handled now
+	// rather than at the next auto-commit.
+	if err := groupWatched(ctx); err != nil {
+		return handled, batches, fmt.Errorf("waiting for the gateway to watch group %q: %w", appGroup, err)
 	}
 	if err := client.CommitUncommittedOffsets(ctx); err != nil {
 		return handled, batches, fmt.Errorf("application consumer commit: %w", err)

@@ -76,7 +76,7 @@ func (s *Source) watchConsumers(ctx context.Context, client sarama.Client) {
 		return
 	}
 	w := &consumerWatcher{src: s, client: client, admin: admin, known: map[string]struct{}{},
-		baselined: map[string]bool{}, described: map[string]time.Time{}}
+		baselined: map[string]bool{}, described: map[string]time.Time{}, announced: map[string]bool{}}
 	t := time.NewTicker(s.cfg.Consumers.PollInterval)
 	defer t.Stop()
 	for {
@@ -105,6 +105,18 @@ type consumerWatcher struct {
 	// described: when a group was last described for its assignments.
 	baselined map[string]bool
 	described map[string]time.Time
+	// announced: groups whose first baseline was logged.
+	announced map[string]bool
+}
+
+// baseline records that the tracker has a frontier for group g on
+// topic/partition, and says once per group that its settles are now dated.
+func (w *consumerWatcher) baseline(g, topic, part string) {
+	w.baselined[g+"\x00"+topic+"\x00"+part] = true
+	if !w.announced[g] {
+		w.announced[g] = true
+		w.src.logger.Info("kafka consumers: group watched", zap.String("group", g))
+	}
 }
 
 func (w *consumerWatcher) poll(ctx context.Context) {
@@ -152,7 +164,7 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 					}
 					continue
 				}
-				w.baselined[g+"\x00"+topic+"\x00"+part] = true
+				w.baseline(g, topic, part)
 				tr.Frontier(g, topic, part, consumers.Position{Hi: uint64(b.Offset)}, at)
 			}
 		}
@@ -177,15 +189,16 @@ func (w *consumerWatcher) baselineAssigned(g string, resp *sarama.OffsetFetchRes
 		w.src.logger.Debug("kafka consumers: describing group", zap.String("group", g), zap.Error(err))
 		return
 	}
-	if len(descs[0].Members) > 0 {
-		// A group still empty (joining) is described again at the next poll.
-		w.described[g] = time.Now()
-	}
+	// A group still empty or joining (members without an assignment yet) is
+	// described again at the next poll, so that its first commit is not
+	// taken for its baseline.
+	assigned := false
 	for _, member := range descs[0].Members {
 		a, err := member.GetMemberAssignment()
-		if err != nil || a == nil {
+		if err != nil || a == nil || len(a.Topics) == 0 {
 			continue
 		}
+		assigned = true
 		for topic, ps := range a.Topics {
 			for _, p := range ps {
 				part := strconv.FormatInt(int64(p), 10)
@@ -193,10 +206,13 @@ func (w *consumerWatcher) baselineAssigned(g string, resp *sarama.OffsetFetchRes
 				if b := resp.GetBlock(topic, p); b == nil || b.Offset >= 0 || w.baselined[key] {
 					continue
 				}
-				w.baselined[key] = true
+				w.baseline(g, topic, part)
 				w.src.tracker.Frontier(g, topic, part, consumers.Position{}, at)
 			}
 		}
+	}
+	if assigned {
+		w.described[g] = time.Now()
 	}
 }
 
@@ -240,6 +256,7 @@ func (w *consumerWatcher) refreshGroups() {
 				}
 			}
 			delete(w.described, g)
+			delete(w.announced, g)
 		}
 	}
 	if !slices.Equal(groups, w.groups) {
