@@ -9,7 +9,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/xpdata"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.uber.org/zap"
@@ -81,9 +80,6 @@ type Builder struct {
 	opts   Options
 	bound  uint64
 	logger *zap.Logger
-	// mapBuilder writes span attributes with buildAttrs (xpdata.MapBuilder)
-	// instead of pcommon.Map's Put family.
-	mapBuilder bool
 }
 
 // New returns a Builder.
@@ -255,10 +251,6 @@ func (b *Builder) appendSend(spans ptrace.SpanSlice, m *message.Message, o *orig
 	s.SetStartTimestamp(o.start)
 	s.SetEndTimestamp(o.start)
 	attrs := s.Attributes()
-	if b.mapBuilder {
-		buildAttrs(&per.mb, attrs, shared, m, o, nil)
-		return
-	}
 	attrs.EnsureCapacity(shared.attrs.Len() + messageAttrs(m))
 	shared.attrs.CopyTo(attrs)
 	putMessage(attrs, m, o)
@@ -287,10 +279,6 @@ func (b *Builder) appendReceive(spans ptrace.SpanSlice, m *message.Message, o *o
 	s.SetStartTimestamp(o.start)
 	s.SetEndTimestamp(o.end)
 	attrs := s.Attributes()
-	if b.mapBuilder {
-		buildAttrs(&per.mb, attrs, shared, m, o, o.baggage)
-		return
-	}
 	attrs.EnsureCapacity(shared.attrs.Len() + messageAttrs(m) + len(o.baggage))
 	shared.attrs.CopyTo(attrs)
 	putMessage(attrs, m, o)
@@ -340,10 +328,6 @@ func (b *Builder) buildBatches(spans ptrace.SpanSlice, msgs []message.Message, f
 			}
 			l := appendLink(links, o)
 			la := l.Attributes()
-			if b.mapBuilder {
-				buildAttrs(&per.mb, la, nil, &msgs[i], o, o.baggage)
-				continue
-			}
 			la.EnsureCapacity(messageAttrs(&msgs[i]) + len(o.baggage))
 			putMessage(la, &msgs[i], o)
 			putBaggage(la, o.baggage)
@@ -402,10 +386,6 @@ func flags(remote bool) uint32 {
 // would look every key up in the map first.
 type perDest struct {
 	send, receive destTemplate
-	// mb writes the attributes of every span of the Build (buildAttrs): a
-	// MapBuilder lives on the heap, its values point into it, so one per
-	// span would cost an allocation each.
-	mb xpdata.MapBuilder
 }
 
 // sendOf returns what the rebuilt send spans of m's destination share.
