@@ -52,6 +52,17 @@ func TestGoldenMetrics(t *testing.T) {
 	})
 }
 
+func TestGoldenLogs(t *testing.T) {
+	runGolden(t, "logs", func(t *testing.T, mode Mode, input []byte) []byte {
+		ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(input)
+		require.NoError(t, err)
+		out := consumeLogs(t, mode, ld)
+		b, err := (&plog.JSONMarshaler{}).MarshalLogs(out)
+		require.NoError(t, err)
+		return b
+	})
+}
+
 func runGolden(t *testing.T, signal string, run func(*testing.T, Mode, []byte) []byte) {
 	inputs, err := filepath.Glob(filepath.Join("testdata", signal, "*", "input.json"))
 	require.NoError(t, err)
