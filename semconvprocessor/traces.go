@@ -21,9 +21,10 @@ func (p *semconvProcessor) processTraces(ctx context.Context, td ptrace.Traces) 
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
 			spans := ss.Spans()
+			d := dialectOf(ss.Scope().Name())
 			var n, others int
 			for k := 0; k < spans.Len(); k++ {
-				switch p.migrateSpan(spans.At(k), &work) {
+				switch p.migrateSpan(spans.At(k), d, &work) {
 				case spanMigrated:
 					n++
 				case spanNotMessaging:
@@ -56,8 +57,9 @@ const (
 // migrateSpan rewrites one span if it carries old messaging conventions. A messaging span is
 // current when it has messaging.operation.name (required since 1.26), no deprecated messaging
 // attribute or value, no attribute semconv removed (unless removed_attributes: keep), and a name
-// that is not an old form disagreeing with its attributes.
-func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) spanResult {
+// that is not an old form disagreeing with its attributes. d names the instrumentation when its
+// old form needs reading of its own.
+func (p *semconvProcessor) migrateSpan(span ptrace.Span, d dialect, work *workspace) spanResult {
 	attrs := span.Attributes()
 	var buf scanBuffers
 	var fs facts
@@ -82,7 +84,12 @@ func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) spanRe
 	}
 	failed := span.Status().Code() == ptrace.StatusCodeError && !sc.hasErrorType
 	fillDest := f.system != systemRabbitMQ && nameDest != "" && !f.hasDestName && f.template == ""
-	attrs.EnsureCapacity(attrs.Len() + count(!f.hasOpType && op != "", !f.hasOpName && op != "", failed, fillDest))
+	oldRabbitMQ := f.system == systemRabbitMQ && !f.hasOpName && (sc.old() || oldName)
+	var splitRoutingKey string
+	if oldRabbitMQ && d == dialectAIOPika {
+		splitRoutingKey = f.splitAIOPikaDestination()
+	}
+	attrs.EnsureCapacity(attrs.Len() + count(!f.hasOpType && op != "", !f.hasOpName && op != "", failed, fillDest, splitRoutingKey != ""))
 
 	if !f.hasOpType && op != "" {
 		attrs.PutStr(keyOperationType, op)
@@ -94,7 +101,10 @@ func (p *semconvProcessor) migrateSpan(span ptrace.Span, work *workspace) spanRe
 	// Only old-convention spans have the old RabbitMQ destination: not a span that had
 	// messaging.operation.name (1.26 and later, or migrated in duplicate mode, where the old keys
 	// bring it back here), nor one that is here just for lack of messaging.operation.name.
-	if f.system == systemRabbitMQ && !f.hasOpName && (sc.old() || oldName) {
+	if oldRabbitMQ {
+		if splitRoutingKey != "" {
+			attrs.PutStr(keyRoutingKey, splitRoutingKey)
+		}
 		if dest, ok := rabbitMQDestination(f, nameDest); ok {
 			attrs.PutStr(keyDestinationName, dest)
 			f.destName = dest
