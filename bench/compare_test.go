@@ -67,6 +67,50 @@ func fastStreamCorpus(tb testing.TB) ptrace.Traces {
 	return td
 }
 
+// goldenCorpus builds one batch of corpusSpans spans from every golden trace input of the semconv
+// processor (FastStream, otelsarama, kotel, kafkajs, the Java agent, .NET Confluent.Kafka, amqplib;
+// old conventions, messaging/dup and current spans): each scope of each input becomes one scope of
+// the batch, under its own resource, and the inputs' spans are taken in turn, repeated, into their
+// scopes. TestSameOutput checks that the equivalent OTTL configuration migrates it as the processor does.
+func goldenCorpus(tb testing.TB) ptrace.Traces {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "semconvprocessor", "testdata", "traces", "*", "input.json"))
+	require.NoError(tb, err)
+	require.NotEmpty(tb, files)
+	td := ptrace.NewTraces()
+	type source struct {
+		span  ptrace.Span
+		scope ptrace.SpanSlice
+	}
+	var pool []source
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(tb, err)
+		in, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(b)
+		require.NoError(tb, err)
+		for i := 0; i < in.ResourceSpans().Len(); i++ {
+			rs := in.ResourceSpans().At(i)
+			nrs := td.ResourceSpans().AppendEmpty()
+			rs.Resource().CopyTo(nrs.Resource())
+			nrs.SetSchemaUrl(rs.SchemaUrl())
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				ss := rs.ScopeSpans().At(j)
+				nss := nrs.ScopeSpans().AppendEmpty()
+				ss.Scope().CopyTo(nss.Scope())
+				nss.SetSchemaUrl(ss.SchemaUrl())
+				for k := 0; k < ss.Spans().Len(); k++ {
+					pool = append(pool, source{ss.Spans().At(k), nss.Spans()})
+				}
+			}
+		}
+	}
+	for i := range corpusSpans {
+		src := pool[i%len(pool)]
+		src.span.CopyTo(src.scope.AppendEmpty())
+	}
+	return td
+}
+
 // currentCorpus is corpusSpans kafkajs-instrumentation spans, already current.
 func currentCorpus(tb testing.TB) ptrace.Traces {
 	tb.Helper()
@@ -148,6 +192,11 @@ func TestSameOutput(t *testing.T) {
 			require.Equal(t, string(run(t, newSemconv, td())), string(run(t, newTransform("equivalent"), td())))
 		})
 	}
+	t.Run("golden benchmark batch", func(t *testing.T) {
+		semconv := run(t, newSemconv, goldenCorpus(t))
+		require.NotEqual(t, string(normalizeTraces(t, goldenCorpus(t))), string(semconv), "the batch was not migrated")
+		require.Equal(t, string(semconv), string(run(t, newTransform("equivalent"), goldenCorpus(t))))
+	})
 	t.Run("benchmark batch", func(t *testing.T) {
 		semconv := run(t, newSemconv, fastStreamCorpus(t))
 		require.NotEqual(t, string(normalizeTraces(t, fastStreamCorpus(t))), string(semconv), "the batch was not migrated")
@@ -202,14 +251,21 @@ func key(v any) string {
 // BenchmarkFastStreamSpans runs the processors on the same batch of 512 old-convention FastStream
 // spans. See benchmark for what is measured.
 func BenchmarkFastStreamSpans(b *testing.B) {
-	benchmark(b, fastStreamCorpus(b))
+	benchmark(b, fastStreamCorpus(b), "semconv", "transform", "transform_faststream_only")
+}
+
+// BenchmarkGoldenSpans runs the semconv processor and the equivalent transform configuration on a
+// batch of 512 spans drawn from every golden trace input (see goldenCorpus). The FastStream-only
+// configuration is not measured: it does not migrate this batch.
+func BenchmarkGoldenSpans(b *testing.B) {
+	benchmark(b, goldenCorpus(b), "semconv", "transform")
 }
 
 // BenchmarkCurrentSpans runs the processors on 512 spans that are already current (kafkajs
 // instrumentation): the semconv processor does not allocate for them (the allocations per batch
 // are processorhelper's own telemetry).
 func BenchmarkCurrentSpans(b *testing.B) {
-	benchmark(b, currentCorpus(b))
+	benchmark(b, currentCorpus(b), "semconv", "transform", "transform_faststream_only")
 }
 
 // benchmark measures each processor on corpus. Every iteration decodes the batch from OTLP
@@ -223,7 +279,7 @@ func BenchmarkCurrentSpans(b *testing.B) {
 //     the mean would measure the machine more than the processor;
 //   - allocs/span is the processor alone, counted over 20 more batches after the timed loop
 //     (reading memory statistics inside the loop would disturb what it measures).
-func benchmark(b *testing.B, corpus ptrace.Traces) {
+func benchmark(b *testing.B, corpus ptrace.Traces, processors ...string) {
 	wire, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(corpus)
 	require.NoError(b, err)
 	decode := func() ptrace.Traces {
@@ -239,6 +295,9 @@ func benchmark(b *testing.B, corpus ptrace.Traces) {
 		{"transform", newTransform("equivalent")},
 		{"transform_faststream_only", newTransform("faststream_only")},
 	} {
+		if !slices.Contains(processors, bc.name) {
+			continue
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			sink := new(consumertest.TracesSink)
 			p := bc.newProc(b, sink)

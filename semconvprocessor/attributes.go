@@ -27,6 +27,9 @@ const (
 	// rabbitMQDefaultExchange is the 1.44 destination of a RabbitMQ message sent to the default
 	// exchange without a routing key.
 	rabbitMQDefaultExchange = "amq.default"
+	// javaAgentDefaultExchange is how the OpenTelemetry Java agent (1.x, and 2.x without
+	// messaging/dup) writes the default exchange in messaging.destination.name and span names.
+	javaAgentDefaultExchange = "<default>"
 )
 
 // codeRenames are the renames the schema file cannot express, because the old attributes were

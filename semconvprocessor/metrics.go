@@ -161,7 +161,8 @@ func (p *semconvProcessor) keepOldName(m pmetric.Metric, r renames.MetricRename,
 }
 
 // fits reports whether m has the instrument type and unit of target. Units must be equal, except
-// that a count may go from "", "1", "message", "messages" or "{messages}" to "{message}".
+// that an empty unit fits any target, and a count may go from "1", "message", "messages" or
+// "{messages}" to "{message}".
 func fits(m pmetric.Metric, target renames.Metric) bool {
 	if !unitFits(m.Unit(), target.Unit) {
 		return false
@@ -181,7 +182,10 @@ func fits(m pmetric.Metric, target renames.Metric) bool {
 }
 
 func unitFits(unit, target string) bool {
-	if unit == target {
+	// An empty unit states none, so the old metric's own definition applies: semconv gave every
+	// deprecated messaging metric the unit of its new name. OpenTelemetry.Instrumentation.ConfluentKafka
+	// 0.1.0-alpha.1 and .2 create their histograms without a unit and record seconds.
+	if unit == target || unit == "" {
 		return true
 	}
 	word, ok := strings.CutPrefix(target, "{")

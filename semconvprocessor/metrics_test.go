@@ -24,7 +24,8 @@ func TestUnitFits(t *testing.T) {
 	}{
 		{"s", "s", true},
 		{"ms", "s", false},
-		{"", "s", false},
+		{"", "s", true}, // unit not stated: the old metric's definition, seconds
+		{"1", "s", false},
 		{"{message}", "{message}", true},
 		{"message", "{message}", true},
 		{"messages", "{message}", true},

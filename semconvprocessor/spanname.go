@@ -9,8 +9,10 @@ import (
 // the Java agent 1.x's "orders process"), "<action> <destination>" (1.24 and 1.25, kafkajs and the
 // Java agent 2.x: "publish orders") or a bare "<action>". action must be an operation word
 // (create, send, receive, process, settle, or the deprecated publish and deliver); op is its 1.44
-// messaging.operation.type. The destination may contain spaces. Old conventions wrote temporary and
-// anonymous destinations as "(temporary)" and "(anonymous)": those give no destination.
+// messaging.operation.type. The destination may contain spaces. Placeholders give no destination:
+// old conventions wrote temporary and anonymous destinations as "(temporary)" and "(anonymous)", and
+// the Java agent names a span "unknown" when the destination is not one topic (a poll over several),
+// "<default>" for RabbitMQ's default exchange and "<generated>" for a server-named queue.
 func (p *semconvProcessor) oldSpanName(name string) (destination, op string, ok bool) {
 	if op, ok = p.idx.Operation(name); ok {
 		return "", op, true
@@ -28,13 +30,14 @@ func (p *semconvProcessor) oldSpanName(name string) (destination, op string, ok 
 	return "", "", false
 }
 
-// nameDestination is the destination of an old span name, "" for the placeholders of temporary
-// and anonymous destinations.
+// nameDestination is the destination of an old span name, "" for a placeholder (see oldSpanName).
 func nameDestination(d string) string {
-	if d == "(temporary)" || d == "(anonymous)" {
+	switch d {
+	case "(temporary)", "(anonymous)", "unknown", javaAgentDefaultExchange, "<generated>":
 		return ""
+	default:
+		return d
 	}
-	return d
 }
 
 // nameAgrees reports whether name is "{opName} {destination}", or opName when destination is "",

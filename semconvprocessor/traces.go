@@ -229,7 +229,7 @@ func operationFromKind(kind ptrace.SpanKind) string {
 }
 
 // rabbitMQDestination returns the 1.44 messaging.destination.name of an old RabbitMQ span, whose
-// destination is the exchange name ("" for the default exchange) next to
+// destination is the exchange name ("" or the Java agent's "<default>" for the default exchange) next to
 // messaging.rabbitmq.destination.routing_key: "{exchange}:{routing key}" (see
 // rabbitMQDestinationName). Without the exchange attribute, FastStream's span-name destination
 // "<exchange|default>.<routing_key>" supplies it. ok is false when nothing is to change.
@@ -241,6 +241,9 @@ func rabbitMQDestination(f spanFacts, nameDest string) (string, bool) {
 	case f.hasDestName:
 		if f.routingKey != "" && strings.HasSuffix(exchange, ":"+f.routingKey) {
 			return "", false // already "{exchange}:{routing key}"
+		}
+		if exchange == javaAgentDefaultExchange {
+			exchange = "" // the Java agent's name for the default exchange
 		}
 	case nameDest == "":
 		return "", false

@@ -78,6 +78,12 @@ func TestSpanNamesAndOperations(t *testing.T) {
 			wantName: "poll orders", wantType: "receive", wantOp: "poll",
 		},
 		{
+			// The Java agent's poll of several topics: no destination, and none taken from the name.
+			name: "unknown destination placeholder", spanName: "unknown receive", kind: ptrace.SpanKindConsumer,
+			attrs:    map[string]any{"messaging.system": "kafka", "messaging.operation": "receive"},
+			wantName: "receive", wantType: "receive", wantOp: "receive",
+		},
+		{
 			name: "destination with spaces", spanName: "topic with spaces process", kind: ptrace.SpanKindConsumer,
 			attrs:    map[string]any{"messaging.system": "kafka", "messaging.destination.name": "topic with spaces", "messaging.operation": "process"},
 			wantName: "process topic with spaces", wantType: "process", wantOp: "process",
@@ -208,6 +214,9 @@ func TestRabbitMQDestination(t *testing.T) {
 		{"consume side", "billing.invoice.created process", map[string]any{"messaging.destination_publish.name": "billing", "messaging.rabbitmq.destination.routing_key": "invoice.created"}, "billing:invoice.created", "process billing:invoice.created"},
 		{"exchange only in FastStream's span name", "billing.invoice.created publish", map[string]any{"messaging.rabbitmq.destination.routing_key": "invoice.created"}, "billing:invoice.created", "send billing:invoice.created"},
 		{"default exchange only in FastStream's span name", "default.emails publish", map[string]any{"messaging.rabbitmq.destination.routing_key": "emails"}, "emails", "send emails"},
+		{"Java agent's default exchange", "<default> publish", map[string]any{"messaging.destination.name": "<default>", "messaging.rabbitmq.destination.routing_key": "emails"}, "emails", "send emails"},
+		{"Java agent's default exchange without routing key", "<default> publish", map[string]any{"messaging.destination.name": "<default>"}, "amq.default", "send amq.default"},
+		{"Java agent's consumer, named after the queue", "invoices process", map[string]any{"messaging.destination.name": "<default>", "messaging.rabbitmq.destination.routing_key": "invoices", "messaging.operation": "process"}, "invoices", "process invoices"},
 		{"already composed", "logs:warning publish", map[string]any{"messaging.destination.name": "logs:warning", "messaging.rabbitmq.destination.routing_key": "warning"}, "logs:warning", "send logs:warning"},
 	}
 	for _, tt := range tests {
