@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/metadata"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/natssource"
@@ -119,6 +120,12 @@ func TestLoadBrokerConfigs(t *testing.T) {
 				n.PendingBytesLimit = 16 << 20
 				n.ConnectTimeout = 2 * time.Second
 				n.Reconnect = natssource.ReconnectConfig{InitialInterval: 200 * time.Millisecond, MaxInterval: 5 * time.Second}
+				n.Consumers.Enabled = true
+				n.Consumers.Groups = []string{"billing", "^shipping-"}
+				n.Consumers.PollInterval = 2 * time.Second
+				n.Consumers.Spans = consumers.SpansCommit
+				n.Consumers.StuckAfter = 10 * time.Minute
+				n.Consumers.MaxTrackedBytes = 8 << 20
 				c.NATS = n
 			}),
 		},
@@ -128,6 +135,13 @@ func TestLoadBrokerConfigs(t *testing.T) {
 				`servers: scheme "http"`,
 				`subjects: "orders.>.eu": '>' must be the last token`,
 				`deliver_policy "oldest"`,
+			},
+		},
+		{
+			name: "bad_nats_consumers",
+			errs: []string{
+				"consumers::enabled needs jetstream::streams",
+				"poll_interval must be positive",
 			},
 		},
 		{

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/config/configtls"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -63,6 +64,10 @@ type Config struct {
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// Reconnect is the backoff between connection attempts.
 	Reconnect ReconnectConfig `mapstructure:"reconnect"`
+	// Consumers watches the applications' JetStream consumers of the tapped
+	// streams (their ack floors): settle spans and consumer metrics
+	// (consumers.go).
+	Consumers consumers.Config `mapstructure:"consumers"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -114,6 +119,7 @@ func NewDefaultConfig() *Config {
 		PendingLimit:      65536,
 		PendingBytesLimit: 64 << 20,
 		ConnectTimeout:    5 * time.Second,
+		Consumers:         consumers.NewDefaultConfig(),
 		Reconnect: ReconnectConfig{
 			InitialInterval: time.Second,
 			MaxInterval:     30 * time.Second,
@@ -195,6 +201,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Reconnect.InitialInterval <= 0 || c.Reconnect.MaxInterval < c.Reconnect.InitialInterval {
 		errs = append(errs, errors.New("reconnect: initial_interval must be positive and max_interval at least initial_interval"))
+	}
+	if err := c.validateConsumers(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -95,6 +95,19 @@ func TestConfigValidate(t *testing.T) {
 			wantErr: "pending_limit (5) must be at least max_batch_size (10)",
 		},
 		{
+			name: "consumers on streams",
+			mutate: func(c *Config) {
+				c.Subjects = []string{"a"}
+				c.JetStream.Streams = []StreamConfig{{Name: "S"}}
+				c.Consumers.Enabled = true
+			},
+		},
+		{
+			name:    "consumers on core subjects only",
+			mutate:  func(c *Config) { c.Subjects = []string{"a"}; c.Consumers.Enabled = true },
+			wantErr: "consumers::enabled needs jetstream::streams: core subjects have no consumers to watch",
+		},
+		{
 			name:    "backoff upside down",
 			mutate:  func(c *Config) { c.Subjects = []string{"a"}; c.Reconnect.MaxInterval = time.Millisecond },
 			wantErr: "max_interval at least initial_interval",
@@ -114,6 +127,16 @@ func TestConfigValidate(t *testing.T) {
 			assert.NotContains(t, err.Error(), "secret", "errors never repeat credentials")
 		})
 	}
+}
+
+// The consumers block is validated by the collector as a nested config
+// (consumers::...); its defaults are valid and watching is off.
+func TestConsumersConfigDefaults(t *testing.T) {
+	cfg := NewDefaultConfig()
+	assert.False(t, cfg.Consumers.Enabled)
+	require.NoError(t, cfg.Consumers.Validate())
+	cfg.Consumers.PollInterval = 0
+	require.ErrorContains(t, cfg.Consumers.Validate(), "poll_interval must be positive")
 }
 
 func TestOrderedConfig(t *testing.T) {

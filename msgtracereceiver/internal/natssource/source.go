@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/clienttls"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
@@ -39,12 +40,20 @@ type source struct {
 	tapSeq     atomic.Uint64
 	// connName is advertised to the server (monitoring shows it).
 	connName string
+	// tracker dates the applications' acks (consumers.go); nil unless
+	// consumers are enabled. subjects are the stream subjects it indexes.
+	tracker  *consumers.Tracker
+	subjects *streamSubjects
 
 	bg message.Background
 }
 
 // New returns the NATS source for cfg, which must be valid.
 func New(cfg *Config, set message.Settings) (message.Source, error) {
+	tracker, err := newTracker(cfg, set)
+	if err != nil {
+		return nil, fmt.Errorf("nats: consumers: %w", err)
+	}
 	return &source{
 		cfg:        cfg,
 		set:        set,
@@ -53,6 +62,8 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 		core:       newPendingQueue(cfg.PendingLimit, cfg.PendingBytesLimit),
 		tapSession: rand.Text(),
 		connName:   "otelcol-msg msgtrace",
+		tracker:    tracker,
+		subjects:   newStreamSubjects(set.Logger),
 	}, nil
 }
 
@@ -173,6 +184,7 @@ func (s *source) run(ctx context.Context, host component.Host, opts []nats.Optio
 					s.readStream(ctx, js, st)
 				}()
 			}
+			readers.Go(func() { s.watchConsumers(ctx, js) })
 		}
 	}
 	s.deliverLoop(ctx, nc)
@@ -449,6 +461,7 @@ func (s *source) deliver(ctx context.Context, nc *nats.Conn, batch []record) err
 		if r.seq > 0 {
 			lag[r.stream] = r.pending
 		}
+		s.observe(&m, r)
 		msgs = append(msgs, m)
 	}
 	for _, group := range message.GroupByDestination(msgs) {

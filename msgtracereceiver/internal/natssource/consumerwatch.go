@@ -1,0 +1,220 @@
+package natssource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
+)
+
+// watchConsumers polls, every consumers.poll_interval until ctx ends, the
+// consumers of the tapped streams (one paged CONSUMER.LIST per stream,
+// which carries every consumer's info) and reports their ack floors to the
+// tracker. It returns at once when consumers are not enabled.
+func (s *source) watchConsumers(ctx context.Context, js jetstream.JetStream) {
+	if s.tracker == nil {
+		return
+	}
+	w := &consumerWatcher{src: s, js: js, known: map[consumerKey]*watchedConsumer{}}
+	t := time.NewTicker(s.cfg.Consumers.PollInterval)
+	defer t.Stop()
+	for {
+		w.poll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+type consumerKey struct{ stream, name string }
+
+// watchedConsumer is what the watcher remembers of a consumer between polls.
+type watchedConsumer struct {
+	// settledBefore and at are the frontier of the last poll and its time:
+	// the baseline of a subject first seen at the next poll.
+	settledBefore consumers.Position
+	at            time.Time
+	// subjects are those the tracker has a baseline for.
+	subjects map[string]struct{}
+}
+
+// consumerWatcher is the state of watchConsumers between polls.
+type consumerWatcher struct {
+	src *source
+	js  jetstream.JetStream
+	// known are the consumers watched at the last poll, so that one gone is
+	// forgotten (it would pin messages in the index).
+	known map[consumerKey]*watchedConsumer
+}
+
+func (w *consumerWatcher) poll(ctx context.Context) {
+	s, tr := w.src, w.src.tracker
+	// A reply that never comes (a server gone mid-request) waits no longer
+	// than a connection attempt.
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+	defer cancel()
+	seen := make(map[consumerKey]*watchedConsumer, len(w.known))
+	for _, st := range s.cfg.JetStream.Streams {
+		err := w.pollStream(pctx, st, seen)
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if badReply(err) {
+			s.set.Telemetry.Fault(ctx, System, faultConsumerInfo)
+		}
+		s.log.Debug("NATS consumers: polling the consumers of a stream", zap.String("stream", st.Name), zap.Error(err))
+		// Not knowing is not a deletion: keep the stream's consumers.
+		for k, c := range w.known {
+			if k.stream == st.Name {
+				seen[k] = c
+			}
+		}
+	}
+	// The tracker knows groups by name alone: a name is forgotten once no
+	// tapped stream has a watched consumer of that name.
+	names := make(map[string]struct{}, len(seen))
+	for k := range seen {
+		names[k.name] = struct{}{}
+	}
+	changed := len(seen) != len(w.known)
+	for k := range w.known {
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		changed = true
+		if _, ok := names[k.name]; !ok {
+			tr.Forget(k.name)
+		}
+	}
+	if changed {
+		s.log.Info("NATS consumers: watching consumers", zap.Strings("consumers", consumerNames(seen)))
+	}
+	w.known = seen
+	tr.Flush(ctx, time.Now())
+}
+
+// pollStream reports the frontier of every watched consumer of stream on
+// each tracked subject its filter covers.
+func (w *consumerWatcher) pollStream(ctx context.Context, st StreamConfig, seen map[consumerKey]*watchedConsumer) error {
+	s := w.src
+	stream, err := w.js.Stream(ctx, st.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil // not created yet, or deleted: no consumers
+	}
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	for _, subj := range literalSubjects(stream.CachedInfo().Config.Subjects, st.FilterSubjects) {
+		s.subjects.add(st.Name, subj)
+	}
+	// Drain the lister to its end whatever happens: its goroutine sends
+	// without watching the context.
+	lister := stream.ListConsumers(ctx)
+	var infos []*jetstream.ConsumerInfo
+	for info := range lister.Info() {
+		infos = append(infos, info)
+	}
+	if err := lister.Err(); err != nil {
+		return fmt.Errorf("consumer list: %w", err)
+	}
+	at := time.Now()
+	subjects := s.subjects.of(st.Name)
+	for _, info := range infos {
+		settledBefore, err := frontierOf(st.Name, info)
+		if err != nil {
+			s.set.Telemetry.Fault(ctx, System, faultConsumerInfo)
+			s.log.Debug("NATS consumers: unusable consumer info", zap.String("stream", st.Name), zap.Error(err))
+			continue
+		}
+		if isTapConsumer(info.Name, info.Config.Description) || !s.tracker.Watched(info.Name) {
+			continue
+		}
+		k := consumerKey{st.Name, info.Name}
+		c := w.known[k]
+		if c == nil {
+			c = &watchedConsumer{subjects: map[string]struct{}{}}
+		}
+		seen[k] = c
+		filters := filtersOf(&info.Config)
+		for _, subj := range subjects {
+			if len(filters) > 0 && !matchesAny(filters, subj) {
+				continue
+			}
+			if _, ok := c.subjects[subj]; !ok {
+				c.subjects[subj] = struct{}{}
+				if !c.at.IsZero() {
+					// A subject new to a known consumer: what it settled
+					// since the last poll is this poll's to report.
+					s.tracker.Frontier(info.Name, subj, "", c.settledBefore, c.at)
+				}
+			}
+			s.tracker.Frontier(info.Name, subj, "", settledBefore, at)
+		}
+		c.settledBefore, c.at = settledBefore, at
+	}
+	return nil
+}
+
+// frontierOf is the first stream sequence a consumer has not settled: the
+// one after its ack floor, or, with ack policy none (no acks to see), after
+// the last message delivered. Stream sequences are dense, so that is
+// floor+1 (Position.Next would give {floor, 1}, a position between two
+// messages, which the index reads as a gap to interpolate).
+func frontierOf(stream string, info *jetstream.ConsumerInfo) (consumers.Position, error) {
+	switch {
+	case info == nil || info.Name == "":
+		return consumers.Position{}, errors.New("consumer without a name")
+	case info.Stream != "" && info.Stream != stream:
+		return consumers.Position{}, fmt.Errorf("consumer %q of stream %q listed under %q", info.Name, info.Stream, stream)
+	}
+	last := info.AckFloor.Stream
+	if info.Config.AckPolicy == jetstream.AckNonePolicy {
+		last = info.Delivered.Stream
+	}
+	return consumers.Position{Hi: last + 1}, nil
+}
+
+// filtersOf returns a consumer's subject filters; none means every subject.
+func filtersOf(cfg *jetstream.ConsumerConfig) []string {
+	if cfg.FilterSubject != "" {
+		return append([]string{cfg.FilterSubject}, cfg.FilterSubjects...)
+	}
+	return cfg.FilterSubjects
+}
+
+// badReply reports an error that is neither the server's error reply nor a
+// transport failure: a reply the client could not read.
+func badReply(err error) bool {
+	var jsErr jetstream.JetStreamError
+	if errors.As(err, &jsErr) && jsErr.APIError() != nil {
+		return false
+	}
+	for _, transport := range []error{context.Canceled, context.DeadlineExceeded, nats.ErrTimeout,
+		nats.ErrNoResponders, nats.ErrConnectionClosed, nats.ErrConnectionDraining, nats.ErrDisconnected} {
+		if errors.Is(err, transport) {
+			return false
+		}
+	}
+	return true
+}
+
+func consumerNames(m map[consumerKey]*watchedConsumer) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k.stream+"/"+k.name)
+	}
+	slices.Sort(out)
+	return out
+}
