@@ -23,7 +23,8 @@
 //
 // Frontier semantics: settledBefore is the first position NOT settled
 // (Kafka committed offset N: N-1 and before done; a JetStream ack floor F is
-// Position{Hi: F}.Next()). The first Frontier of a group and partition is a
+// Position{Hi: F + 1}; a Redis last-delivered ID is its Position.Next(), as
+// Next steps the Lo part, which only Redis positions use). The first Frontier of a group and partition is a
 // baseline: it yields no span. A frontier that goes back (offsets reset) is
 // used for lag, and yields no second settle span for messages it had passed.
 //

@@ -13,9 +13,10 @@ func (p Position) Less(q Position) bool {
 	return p.Hi < q.Hi || (p.Hi == q.Hi && p.Lo < q.Lo)
 }
 
-// Next returns the position right after p, for brokers that report the
-// last settled position (a JetStream ack floor, a Redis ID) while Frontier
-// takes the first unsettled one.
+// Next returns the position right after p in Redis stream ID order (Lo
+// first), for a last-delivered ID while Frontier takes the first unsettled
+// one. Positions without a Lo part (Kafka offsets, JetStream sequences) step
+// Hi instead: {Hi: n + 1}.
 func (p Position) Next() Position {
 	if p.Lo == ^uint64(0) {
 		return Position{Hi: p.Hi + 1}
