@@ -60,7 +60,9 @@ type takenName struct {
 	operation string
 }
 
-// migrateScopeMetrics migrates the metrics of one scope and reports whether it changed any.
+// migrateScopeMetrics migrates the metrics of one scope and reports whether the scope now follows
+// 1.44: it changed something and no deprecated metric kept its old name (a scope that still holds
+// messaging.publish.duration does not follow the 1.44 schema, so it keeps its schema_url).
 //
 // A deprecated metric takes its 1.44 name unless
 //   - the scope already has a metric of that name (an SDK emitting old and new side by side):
@@ -78,7 +80,7 @@ type takenName struct {
 func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metricsRun) bool {
 	ms := sm.Metrics()
 	n := ms.Len()
-	changed := false
+	changed, kept := false, false
 	var sr *scopeRenames
 	var remove []bool
 	for i := 0; i < n; i++ {
@@ -102,10 +104,13 @@ func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metr
 		switch {
 		case sr.existing[r.To]:
 			p.keepOldName(m, r, reasonTargetExists, st)
+			kept = true
 		case !fits(m, target):
 			p.keepOldName(m, r, reasonIncompatible, st)
+			kept = true
 		case isTaken && !mergeable(taken, m, r.Operation):
 			p.keepOldName(m, r, reasonConflict, st)
+			kept = true
 		case isTaken:
 			src := m
 			if p.duplicate {
@@ -143,7 +148,7 @@ func (p *semconvProcessor) migrateScopeMetrics(sm pmetric.ScopeMetrics, st *metr
 			return i < n && remove[i]
 		})
 	}
-	return changed
+	return changed && !kept
 }
 
 func newScopeRenames(ms pmetric.MetricSlice) *scopeRenames {
