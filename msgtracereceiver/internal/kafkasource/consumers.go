@@ -77,16 +77,7 @@ func (s *Source) watchConsumers(ctx context.Context, client sarama.Client) {
 	}
 	w := &consumerWatcher{src: s, client: client, admin: admin, known: map[string]struct{}{},
 		baselined: map[string]bool{}, described: map[string]time.Time{}, announced: map[string]bool{}}
-	t := time.NewTicker(s.cfg.Consumers.PollInterval)
-	defer t.Stop()
-	for {
-		w.poll(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	consumers.Poll(ctx, s.cfg.Consumers.PollInterval, w.poll)
 }
 
 // consumerWatcher is the state of watchConsumers between polls.

@@ -23,16 +23,7 @@ func (s *source) watchConsumers(ctx context.Context, js jetstream.JetStream) {
 		return
 	}
 	w := &consumerWatcher{src: s, js: js, known: map[consumerKey]*watchedConsumer{}}
-	t := time.NewTicker(s.cfg.Consumers.PollInterval)
-	defer t.Stop()
-	for {
-		w.poll(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	consumers.Poll(ctx, s.cfg.Consumers.PollInterval, w.poll)
 }
 
 type consumerKey struct{ stream, name string }

@@ -189,16 +189,7 @@ func (s *source) watchConsumers(ctx context.Context) {
 	}
 	w := &groupWatcher{src: s, known: map[string]struct{}{}}
 	defer w.close()
-	t := time.NewTicker(s.cfg.Consumers.PollInterval)
-	defer t.Stop()
-	for {
-		w.poll(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	consumers.Poll(ctx, s.cfg.Consumers.PollInterval, w.poll)
 }
 
 // groupWatcher is the state of watchConsumers between polls.
