@@ -345,10 +345,11 @@ func features(args []string) []string {
 	return out
 }
 
-// The RED metrics of span_metrics and service_graph reach Prometheus by
-// push: every pipeline they feed exports with otlp_http to the compose
-// Prometheus's OTLP receiver, which is on, keeps exemplars when span_metrics
-// makes them, and names the series as the dashboard queries them.
+// The RED metrics of span_metrics and service_graph, and msgtrace's
+// consumer metrics, reach Prometheus by push: every metrics pipeline they
+// feed exports with otlp_http to the compose Prometheus's OTLP receiver,
+// which is on, keeps exemplars when span_metrics makes them, and names the
+// series as the dashboard queries them.
 func TestComposeRedMetricsReachPrometheus(t *testing.T) {
 	c := readCompose(t)
 	gw := readYAML(t, gatewayConfig)
@@ -362,6 +363,10 @@ func TestComposeRedMetricsReachPrometheus(t *testing.T) {
 		var connectors []string
 		for _, r := range receivers.([]any) {
 			if _, ok := dig(gw, "connectors", r.(string)); ok {
+				connectors = append(connectors, r.(string))
+			}
+			// msgtrace in a metrics pipeline: its consumer metrics.
+			if typ, _, _ := strings.Cut(r.(string), "/"); typ == "msgtrace" && strings.HasPrefix(name, "metrics") {
 				connectors = append(connectors, r.(string))
 			}
 		}
@@ -397,6 +402,9 @@ func TestComposeRedMetricsReachPrometheus(t *testing.T) {
 		if !fed[conn] {
 			t.Errorf("no pipeline takes the metrics of connector %s", conn)
 		}
+	}
+	if len(consumersWatched(t, gw)) > 0 && !fed["msgtrace"] {
+		t.Error("msgtrace watches consumer groups, but no metrics pipeline takes its consumer metrics to Prometheus")
 	}
 
 	if !hasFlag(prom.Command, "web.enable-otlp-receiver") {

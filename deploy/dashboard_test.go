@@ -184,8 +184,94 @@ func gatewayOwnMetrics(t *testing.T) []string {
 	return names
 }
 
+// consumersWatched are the msgtrace sources of cfg with a consumers block
+// enabled.
+func consumersWatched(t *testing.T, cfg map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, src := range []string{"kafka", "rabbitmq", "nats", "redis"} {
+		if on, _ := dig(cfg, "receivers", "msgtrace", src, "consumers", "enabled"); on == true {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
+// consumerMetricRow is a row of the receiver README's consumer metrics
+// table: name, type, unit and the Prometheus name it gives in brackets.
+var consumerMetricRow = regexp.MustCompile("(?m)^\\| `(msgtrace\\.consumer\\.[a-z_.]+)` \\| (histogram|gauge|counter)[^|]*`([^`]+)` \\|.*\\[`([a-z_]+)`\\]")
+
+// consumerSeries derives the Prometheus names and labels of msgtrace's
+// consumer metrics as the gateway pushes them, from the receiver README's
+// metrics table (whose bracketed names must be what the translation
+// gives): none unless a msgtrace source watches consumers and a metrics
+// pipeline takes msgtrace (TestComposeRedMetricsReachPrometheus checks
+// where it goes). TestGatewayConfigEndToEnd proves the binary pushes the
+// ones the dashboard queries.
+func consumerSeries(t *testing.T) (names, labels []string) {
+	t.Helper()
+	cfg := readYAML(t, gatewayConfig)
+	if len(consumersWatched(t, cfg)) == 0 {
+		return nil, nil
+	}
+	var processors []string
+	pipelines, _ := dig(cfg, "service", "pipelines")
+	for name, p := range pipelines.(map[string]any) {
+		recv, _ := dig(p, "receivers")
+		if strings.HasPrefix(name, "metrics") && slices.Contains(asList(recv), "msgtrace") {
+			procs, _ := dig(p, "processors")
+			processors = asList(procs)
+		}
+	}
+	if processors == nil {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, "msgtracereceiver", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := consumerMetricRow.FindAllStringSubmatch(string(b), -1)
+	if len(rows) == 0 {
+		t.Fatal("msgtracereceiver/README.md: no consumer metrics table")
+	}
+	for _, r := range rows {
+		kind := map[string]promKind{"histogram": promOther, "gauge": promGauge, "counter": promCounter}[r[2]]
+		name, err := promMetricName(r[1], r[3], kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != r[4] {
+			t.Errorf("msgtracereceiver/README.md: %s is %s in Prometheus, not %s", r[1], name, r[4])
+		}
+		if r[2] == "histogram" {
+			names = append(names, name+"_bucket", name+"_sum", name+"_count")
+		} else {
+			names = append(names, name)
+		}
+	}
+	// The data points' attributes (README, "Metrics"), the replica's
+	// collector.instance.id when the pipeline adds it.
+	keys := []string{"messaging.system", "messaging.consumer.group.name", "messaging.destination.name", "messaging.destination.partition.id"}
+	for _, p := range processors {
+		if added, _ := dig(cfg, "processors", p, "actions"); added != nil {
+			for _, a := range added.([]any) {
+				keys = append(keys, digString(t, a, "key"))
+			}
+		}
+	}
+	labels = []string{"le"}
+	for _, k := range keys {
+		l, err := promLabelName(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels = append(labels, l)
+	}
+	return names, labels
+}
+
 var (
-	metricName   = regexp.MustCompile(`\b(traces_[a-z_]+|otelcol_[a-z_]+)\b`)
+	metricName   = regexp.MustCompile(`\b(traces_[a-z_]+|otelcol_[a-z_]+|msgtrace_[a-z_]+)\b`)
 	labelMatcher = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"`)
 	byClause     = regexp.MustCompile(`\bby\s*\(([^)]*)\)`)
 	labelValues  = regexp.MustCompile(`label_values\([^,]*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\)`)
@@ -195,6 +281,7 @@ var (
 // those series carry.
 func TestDashboardQueriesMatchGateway(t *testing.T) {
 	spanNames, spanLabels := spanMetricsSeries(t)
+	consumerNames, consumerLabels := consumerSeries(t)
 	own := gatewayOwnMetrics(t)
 	used := map[string]bool{}
 	for where, expr := range dashboardQueries(t, readDashboard(t)) {
@@ -203,18 +290,21 @@ func TestDashboardQueriesMatchGateway(t *testing.T) {
 			t.Errorf("%s: no gateway series in %s", where, expr)
 			continue
 		}
-		spanQuery := false
+		// The labels a query may use: those of the pushed series it reads.
+		var allowed []string
 		for _, n := range names {
 			used[n] = true
 			switch {
 			case slices.Contains(spanNames, n):
-				spanQuery = true
+				allowed = spanLabels
+			case slices.Contains(consumerNames, n):
+				allowed = consumerLabels
 			case slices.Contains(own, n):
 			default:
-				t.Errorf("%s: %s is not a series of the gateway (span metrics %v, own %v)", where, n, spanNames, own)
+				t.Errorf("%s: %s is not a series of the gateway (span metrics %v, consumer metrics %v, own %v)", where, n, spanNames, consumerNames, own)
 			}
 		}
-		if !spanQuery {
+		if allowed == nil {
 			continue
 		}
 		var labels []string
@@ -230,14 +320,23 @@ func TestDashboardQueriesMatchGateway(t *testing.T) {
 			labels = append(labels, m[1])
 		}
 		for _, l := range labels {
-			if !slices.Contains(spanLabels, l) {
-				t.Errorf("%s: label %s is not a span_metrics dimension (%v)", where, l, spanLabels)
+			if !slices.Contains(allowed, l) {
+				t.Errorf("%s: label %s is not one of its series' (%v)", where, l, allowed)
 			}
 		}
 	}
-	// What the issue asks of the dashboard: messages/s, delivery latency,
-	// errors per destination.
-	for _, n := range []string{spanNames[0], spanNames[1]} {
+	// What the issues ask of the dashboard: messages/s, delivery latency,
+	// errors per destination; consumer groups' time lag and time in queue.
+	want := []string{spanNames[0], spanNames[1]}
+	if consumerNames == nil {
+		t.Error("the gateway pushes no consumer metrics (a msgtrace source with consumers enabled, msgtrace in a metrics pipeline)")
+	}
+	for _, n := range consumerNames {
+		if strings.Contains(n, "lag_age") || strings.HasSuffix(n, "time_in_queue_seconds_bucket") {
+			want = append(want, n)
+		}
+	}
+	for _, n := range want {
 		if !used[n] {
 			t.Errorf("the dashboard does not query %s", n)
 		}

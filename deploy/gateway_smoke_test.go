@@ -63,6 +63,21 @@ func (f *fakeTempo) receiveSpan(traceID string) (ptrace.Span, bool) {
 	return ptrace.Span{}, false
 }
 
+// settleSpan returns the gateway's settle span of traceID by consumer
+// group, if it arrived.
+func (f *fakeTempo) settleSpan(traceID, group string) (ptrace.Span, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.spans {
+		op, _ := s.Attributes().Get("messaging.operation.type")
+		g, _ := s.Attributes().Get("messaging.consumer.group.name")
+		if op.Str() == "settle" && g.Str() == group && s.TraceID().String() == traceID {
+			return s, true
+		}
+	}
+	return ptrace.Span{}, false
+}
+
 func startFakeTempo(t *testing.T) (*fakeTempo, string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -125,7 +140,7 @@ func scrape(ctx context.Context, url string) ([]sample, error) {
 }
 
 var (
-	selector     = regexp.MustCompile(`\b((?:traces|otelcol)_[a-z_]+)\b(?:\{([^}]*)\})?`)
+	selector     = regexp.MustCompile(`\b((?:traces|otelcol|msgtrace)_[a-z_]+)\b(?:\{([^}]*)\})?`)
 	matcherParts = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"`)
 )
 
@@ -214,10 +229,12 @@ func slicesContainsFunc(s []sample, f func(sample) bool) bool {
 
 // TestGatewayConfigEndToEnd runs the real binary with the compose gateway's
 // config, its addresses moved to this host (an in-process Kafka, a fake
-// Tempo, a fake Prometheus OTLP receiver, free ports), feeds it messages and
-// an application's spans, and checks that the spans reach Tempo and that
-// every series the Messaging dashboard queries is there, with the labels it
-// groups by, and with exemplars that lead back to the trace.
+// Tempo, a fake Prometheus OTLP receiver, free ports), feeds it messages,
+// an application's spans and an application consumer group that commits,
+// and checks that the receive and settle spans reach Tempo and that every
+// series the Messaging dashboard queries is there (the consumer metrics
+// too), with the labels it groups by, and with exemplars that lead back to
+// the trace.
 func TestGatewayConfigEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the collector and an in-process Kafka")
@@ -306,6 +323,29 @@ service:
 	); err != nil {
 		t.Fatal(err)
 	}
+	// An application group reads the three messages and, once the gateway
+	// watches it (its baseline: nothing committed), commits past them.
+	const group = "billing"
+	app, err := kgo.NewClient(kgo.SeedBrokers(kafka.Brokers()...), kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	for read := 0; read < 3; {
+		fetches := app.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("group %s read %d of 3 messages: %v", group, read, ctx.Err())
+		}
+		read += len(fetches.Records())
+	}
+	if err := proc.WaitLog(ctx, "kafka consumers: group watched"); err != nil {
+		t.Fatalf("the gateway never watched group %s: %v\n%s", group, err, proc.LogTail(30))
+	}
+	if err := app.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	// The services' own spans, as they send them: the producer's send and
 	// the consumer's failed process, one edge of the service map.
 	now := time.Now()
@@ -343,6 +383,7 @@ service:
 	var unmet []string
 	for {
 		span, arrived := tempo.receiveSpan(traceID)
+		settle, settled := tempo.settleSpan(traceID, group)
 		// The span metrics as Prometheus stores what the gateway pushed, and
 		// the gateway's own telemetry as Prometheus scrapes it.
 		if errs := prom.errors(); len(errs) > 0 {
@@ -358,9 +399,12 @@ service:
 		if !prom.hasExemplar(latency, exemplarLabel, traceID) {
 			unmet = append(unmet, fmt.Sprintf("%s: no exemplar with %s=%s for Grafana's trace link", latency, exemplarLabel, traceID))
 		}
-		if arrived && len(unmet) == 0 {
+		if arrived && settled && len(unmet) == 0 {
 			if got := span.ParentSpanID().String(); got != "00f067aa0ba902b7" {
 				t.Errorf("receive span's parent %s, want the producer's span 00f067aa0ba902b7", got)
+			}
+			if got := settle.ParentSpanID().String(); got != "00f067aa0ba902b7" {
+				t.Errorf("settle span's parent %s, want the producer's span 00f067aa0ba902b7", got)
 			}
 			// Only the services' orders -> billing edge: the gateway's own
 			// receive spans stay out of service_graph.
@@ -377,6 +421,9 @@ service:
 		case <-ctx.Done():
 			if !arrived {
 				t.Errorf("Tempo never received the receive span of trace %s", traceID)
+			}
+			if !settled {
+				t.Errorf("Tempo never received group %s's settle span of trace %s", group, traceID)
 			}
 			for _, u := range unmet {
 				t.Error(u)

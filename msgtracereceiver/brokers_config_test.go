@@ -81,6 +81,25 @@ func TestLoadBrokerConfigs(t *testing.T) {
 			}),
 		},
 		{
+			name: "rabbitmq_consumers",
+			expected: withDefaults(func(c *Config) {
+				r := rabbitmqsource.NewDefaultConfig()
+				r.Firehose.Events = []string{rabbitmqsource.EventPublish, rabbitmqsource.EventDeliver}
+				r.Firehose.Queues = []string{"billing", "shipping"}
+				r.Consumers.Enabled = true
+				r.Consumers.Groups = []string{"billing"}
+				r.Consumers.PollInterval = 500 * time.Millisecond
+				r.Consumers.Spans = consumers.SpansSettle
+				r.Consumers.StuckAfter = time.Minute
+				r.Consumers.MaxTrackedBytes = 1 << 20
+				c.RabbitMQ = r
+			}),
+		},
+		{
+			name: "bad_rabbitmq_consumers",
+			errs: []string{"consumers::enabled needs mode firehose with deliver in firehose::events"},
+		},
+		{
 			name: "bad_rabbitmq",
 			errs: []string{
 				"endpoint must not carry credentials",
@@ -171,6 +190,23 @@ func TestLoadBrokerConfigs(t *testing.T) {
 				r.Reconnect = redissource.ReconnectConfig{InitialInterval: 100 * time.Millisecond, MaxInterval: 3 * time.Second}
 				c.Redis = r
 			}),
+		},
+		{
+			name: "redis_consumers",
+			expected: withDefaults(func(c *Config) {
+				r := redissource.NewDefaultConfig()
+				r.Streams = []redissource.StreamConfig{{Name: "orders-stream"}}
+				r.Consumers.Enabled = true
+				r.Consumers.Groups = []string{"^billing"}
+				r.Consumers.PollInterval = 5 * time.Second
+				r.Consumers.Spans = consumers.SpansNone
+				r.Consumers.StuckAfter = 30 * time.Second
+				c.Redis = r
+			}),
+		},
+		{
+			name: "bad_redis_consumers",
+			errs: []string{"consumers::enabled needs streams"},
 		},
 		{
 			name: "bad_redis",

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/kafkasource"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/metadata"
 	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/spanmodel"
@@ -86,6 +87,30 @@ func TestLoadConfig(t *testing.T) {
 						Password:  "secret",
 					}
 				}),
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "kafka_consumers"),
+			expected: withDefaults(func(c *Config) {
+				c.Kafka = defaultKafka(func(k *kafkasource.Config) {
+					k.Topics = []string{"orders"}
+					k.Consumers.Enabled = true
+					k.Consumers.Groups = []string{"billing", "^shipping-"}
+					k.Consumers.PollInterval = 2 * time.Second
+					k.Consumers.Spans = consumers.SpansCommit
+					k.Consumers.StuckAfter = 10 * time.Minute
+					k.Consumers.MaxTrackedBytes = 32 << 20
+				})
+			}),
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "bad_consumers"),
+			errs: []string{
+				"kafka::consumers: poll_interval must be positive, got 0s",
+				`spans must be settle, commit or none, got "batch"`,
+				"stuck_after must be positive, got -1s",
+				"max_tracked_bytes must be at least 65536, got 1024",
+				"groups[0]: error parsing regexp",
 			},
 		},
 		{

@@ -73,7 +73,10 @@ func (s *source) flushSettles(ctx context.Context) {
 
 // firehoseRedelivered reads the redelivered flag the firehose puts on a
 // deliver event (the application's delivery; the trace message's own flag
-// is the tap's).
+// is the tap's). rabbit_trace writes it as a signed int, 1 for a delivery
+// of a requeued message (nack, reject, recover, a closed channel's unacked
+// messages), on classic and quorum queues alike; other integer and boolean
+// encodings are read too.
 func firehoseRedelivered(d *amqp.Delivery) bool {
 	switch v := d.Headers["redelivered"].(type) {
 	case bool:

@@ -102,3 +102,100 @@ func TestConsumersRabbitMQDeliveriesSettle(t *testing.T) {
 	h := d.WaitPoint(t, consumers.MetricTimeInQueue, billing, func(p sourcetest.Point) bool { return p.Count == uint64(delivered) })
 	assert.GreaterOrEqual(t, h.Double, float64(n)*3, "the three old messages waited at least 3s each")
 }
+
+// A message the application nacks with requeue comes back, and the tap sees
+// a second deliver event for it (flagged by the firehose's `redelivered`
+// header, an AMQP signed int): it still yields one settle span per message
+// and queue, and the time-in-queue histogram counts it once. Classic and
+// quorum queues (whose redelivery also carries x-delivery-count).
+func TestConsumersRabbitMQRequeuedOnce(t *testing.T) {
+	requireBroker(t)
+	sourcetest.EnableFirehose(t)
+	for _, c := range []struct {
+		name string
+		args amqp.Table
+	}{
+		{"classic", nil},
+		{"quorum", amqp.Table{"x-queue-type": "quorum"}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testRequeuedOnce(t, c.args) })
+	}
+}
+
+func testRequeuedOnce(t *testing.T, queueArgs amqp.Table) {
+	p := newProducer(t)
+	queue := sourcetest.Unique("requeue")
+	// Quorum queues are durable and never exclusive or auto-deleted.
+	durable := queueArgs != nil
+	_, err := p.ch.QueueDeclare(queue, durable, !durable, false, false, queueArgs)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if ch, err := p.conn.Channel(); err == nil {
+			_, _ = ch.QueueDelete(queue, false, false, false)
+		}
+	})
+	appCh, err := p.conn.Channel()
+	require.NoError(t, err)
+	require.NoError(t, appCh.Qos(1, 0, false)) // one at a time: the requeued message comes back first
+	app, err := appCh.Consume(queue, "", false, false, false, false, nil)
+	require.NoError(t, err)
+
+	cfg := NewDefaultConfig()
+	cfg.Firehose.Events = []string{EventDeliver}
+	cfg.Firehose.Queues = []string{queue}
+	cfg.Consumers.Enabled = true
+	cfg.Consumers.PollInterval = 50 * time.Millisecond
+	require.NoError(t, cfg.Validate())
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	src, err := New(cfg, d.Settings(t, rec))
+	require.NoError(t, err)
+	sourcetest.Start(t, src, rec)
+	defer sourcetest.Shutdown(t, src)
+
+	next := func(want string) amqp.Delivery {
+		t.Helper()
+		select {
+		case m := <-app:
+			require.Equal(t, want, m.MessageId)
+			return m
+		case <-time.After(sourcetest.WaitLimit):
+			t.Fatalf("the application never got %s", want)
+		}
+		return amqp.Delivery{}
+	}
+	rec.WaitTapping(t, "probe", func(id string) {
+		p.publish(t, "", queue, amqp.Publishing{MessageId: id})
+		require.NoError(t, next(id).Ack(false))
+	})
+
+	p.publish(t, "", queue, amqp.Publishing{MessageId: "nacked", Headers: amqp.Table{"traceparent": traceparentA}})
+	first := next("nacked")
+	require.False(t, first.Redelivered)
+	require.NoError(t, first.Nack(false, true))
+	again := next("nacked")
+	require.True(t, again.Redelivered, "the broker redelivers the requeued message")
+	require.NoError(t, again.Ack(false))
+	p.publish(t, "", queue, amqp.Publishing{MessageId: "last"})
+	require.NoError(t, next("last").Ack(false))
+	rec.WaitIDs(t, "last")
+
+	// Every deliver event the tap saw, the redelivery included, by message.
+	events := map[string]int{}
+	for _, m := range rec.Messages() {
+		events[m.ID]++
+	}
+	require.Equal(t, 2, events["nacked"], "the tap saw the delivery and the redelivery: %v", events)
+	d.WaitSettles(t, queue, len(events))
+	time.Sleep(4 * cfg.Consumers.PollInterval) // a late extra span would show now
+	spans := d.SettleSpans(queue)
+	assert.Len(t, spans, len(events), "one settle span per message, not per delivery")
+	byID := map[string]int{}
+	for _, s := range spans {
+		byID[s.SpanID().String()]++
+	}
+	for id, c := range byID {
+		assert.Equal(t, 1, c, "settle span %s", id)
+	}
+	h := d.WaitPoint(t, consumers.MetricTimeInQueue, queue, func(p sourcetest.Point) bool { return p.Count >= uint64(len(events)) })
+	assert.Equal(t, uint64(len(events)), h.Count, "time in queue counts each message once")
+}
