@@ -19,8 +19,10 @@ const (
 	SpansNone Spans = "none"
 )
 
-// Validate reports an unknown mode.
-func (s Spans) Validate() error {
+// check reports an unknown mode. It is not named Validate: the collector
+// would call it for the field as well as Config.Validate does, and report it
+// twice.
+func (s Spans) check() error {
 	switch s {
 	case SpansSettle, SpansCommit, SpansNone:
 		return nil
@@ -82,7 +84,7 @@ func (c *Config) Validate() error {
 	if c.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("poll_interval must be positive, got %s", c.PollInterval))
 	}
-	if err := c.Spans.Validate(); err != nil {
+	if err := c.Spans.check(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.StuckAfter <= 0 {

@@ -28,7 +28,7 @@ func NewGroupMatcher(groups []string, own string) (*GroupMatcher, error) {
 		case strings.HasPrefix(g, "^"):
 			re, err := regexp.Compile(g)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("groups[%d]: %w", i, err))
+				errs = append(errs, fmt.Errorf("groups[%d] %q: %w", i, g, err))
 				continue
 			}
 			m.patterns = append(m.patterns, re)
