@@ -18,8 +18,11 @@
 //
 // Brokers that report settles per message (RabbitMQ firehose deliveries)
 // call Settled instead of Frontier; those that report lag themselves call
-// ReportLag, and Stuck for messages they see pending too long. A watcher
-// calls Forget for a group that disappeared, so it pins no message.
+// ReportLag, and Stuck for messages they see pending too long. Those that
+// also date some settles one by one (JetStream ack advisories) call
+// SettledAt for them next to Frontier: the message is settled then, and
+// the frontier does not settle it again. A watcher calls Forget for a
+// group that disappeared, so it pins no message.
 //
 // Frontier semantics: settledBefore is the first position NOT settled
 // (Kafka committed offset N: N-1 and before done; a JetStream ack floor F is

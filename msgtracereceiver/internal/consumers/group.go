@@ -14,10 +14,16 @@ type groupState struct {
 	frontier Position // as last polled: first position not settled
 	high     Position // highest frontier seen: settles are emitted once
 	baseline Position // the first frontier seen: what is before was settled earlier
-	next     uint64   // ordinal of the first message not yet settled
+	// hasBaseline: Frontier was called (ReportLag and Stuck also make a
+	// group seen).
+	hasBaseline bool
+	next        uint64 // ordinal of the first message not yet settled
 	// stuckNext is the ordinal of the first message not yet counted stuck.
 	stuckNext uint64
 	lastPoll  int64 // unix nanoseconds
+	// early are the ordinals, ascending and from next on, of the messages
+	// SettledAt dated before the frontier passed them (early.go).
+	early []uint64
 
 	// anchor: the first message at or after frontier, kept while the
 	// frontier stays, so a stopped group's lag stays exact after the
@@ -62,7 +68,9 @@ func (g *groupState) updateLag(p *partition, now int64) {
 		g.lagMessages, g.lagAge = 0, 0
 		return
 	}
-	g.lagMessages = int64(p.end() - g.anchorOrd)
+	// Messages dated by SettledAt are settled, though still at or after
+	// the frontier.
+	g.lagMessages = int64(p.end() - g.anchorOrd - (uint64(len(g.early)) - g.earlyBefore(g.anchorOrd)))
 	g.lagAge = seconds(now - g.anchorCreated)
 }
 
@@ -81,7 +89,9 @@ func (g *groupState) countStuck(p *partition, now int64, stuckAfter time.Duratio
 	limit := now - stuckAfter.Nanoseconds()
 	live := p.live()
 	for i := int(g.stuckNext - p.base); i < len(live) && live[i].created <= limit; i++ {
-		g.stuck++
+		if !g.isEarly(g.stuckNext) {
+			g.stuck++
+		}
 		g.stuckNext++
 	}
 }

@@ -2,6 +2,7 @@ package consumers
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,13 +198,15 @@ func (t *Tracker) Frontier(group, dest, part string, settledBefore Position, at 
 	g := p.group(group)
 	now := at.UnixNano()
 	if !g.seen {
-		g.seen, g.frontier, g.high, g.baseline = true, settledBefore, settledBefore, settledBefore
+		g.seen, g.hasBaseline = true, true
+		g.frontier, g.high, g.baseline = settledBefore, settledBefore, settledBefore
 		g.next, _, _ = p.ordinalOf(settledBefore)
 		g.stuckNext, g.lastPoll = g.next, now
 		g.setAnchor(p)
 		g.updateLag(p, now)
 		return
 	}
+	g.hasBaseline = true // seen first through ReportLag or Stuck
 	if settledBefore != g.frontier || !g.anchorOK {
 		g.frontier = settledBefore
 		if g.high.Less(settledBefore) {
@@ -212,6 +215,7 @@ func (t *Tracker) Frontier(group, dest, part string, settledBefore Position, at 
 		g.setAnchor(p)
 	}
 	t.settleUpTo(p, group, g, now)
+	t.bytes.Add(-int64(g.pruneEarly()) * earlyBytes)
 	g.lastPoll = now
 	g.countStuck(p, now, t.cfg.StuckAfter)
 	g.updateLag(p, now)
@@ -229,8 +233,10 @@ func (t *Tracker) settleUpTo(p *partition, group string, g *groupState, now int6
 		if upTo > g.next {
 			n := upTo - g.next
 			mid := p.createdAt(g.next + n/2)
-			g.untracked += int64(n)
-			g.hist.recordN(seconds(now-mid), n)
+			// Those SettledAt dated are counted already, and had their span.
+			k := g.earlyBefore(upTo)
+			g.untracked += int64(n - k)
+			g.hist.recordN(seconds(now-mid), n-k)
 			g.next = upTo
 		}
 		if g.next < p.base {
@@ -253,15 +259,38 @@ func (t *Tracker) settleUpTo(p *partition, group string, g *groupState, now int6
 		return
 	}
 	settled := live[i:j]
-	for k := range settled {
-		g.hist.record(seconds(now - settled[k].created))
-	}
+	first := g.next
 	g.next += uint64(j - i)
+	for k := range settled {
+		// Those SettledAt dated have their time in queue already.
+		if !g.isEarly(first + uint64(k)) {
+			g.hist.record(seconds(now - settled[k].created))
+		}
+	}
 	switch t.cfg.Spans {
 	case SpansSettle:
-		t.appendSettleSpans(p, group, settled, now)
+		t.appendSettleRuns(p, group, g, settled, first, now)
 	case SpansCommit:
+		// The poll's commit span links every message it passed, dated by
+		// SettledAt or not.
 		t.appendCommitSpan(p, group, g, settled, now)
+	}
+}
+
+// appendSettleRuns adds the settle spans of settled, whose first ordinal
+// is first, but for the messages SettledAt dated: they have theirs.
+func (t *Tracker) appendSettleRuns(p *partition, group string, g *groupState, settled []entry, first uint64, now int64) {
+	run := 0
+	for k := range settled {
+		if g.isEarly(first + uint64(k)) {
+			if k > run {
+				t.appendSettleSpans(p, group, settled[run:k], now)
+			}
+			run = k + 1
+		}
+	}
+	if run < len(settled) {
+		t.appendSettleSpans(p, group, settled[run:], now)
 	}
 }
 
@@ -313,6 +342,56 @@ func (t *Tracker) Settled(group string, m message.Message, at time.Time) {
 	g.lastPoll = now
 }
 
+// SettledAt records that group settled the message of dest/part at pos at
+// time at, for a group that settles through Frontier but whose broker also
+// dates some of its settles one by one (JetStream ack advisories of a
+// consumer with sample_freq). That message's settle span ends at at and its
+// time in queue is at minus its creation; when the frontier passes it
+// later, it is not settled again, and the other messages it passes keep the
+// poll's time. In commit spans mode the poll's commit span still links it.
+//
+// It reports whether the settle was used. It is not when the message is
+// not in the index (not observed yet, evicted by max_tracked_bytes, or
+// settled by every group), when the group has no baseline yet (no
+// Frontier) or the message is before it, when the group's frontier passed
+// it already, when it was dated before, and beyond maxEarlySettles dated
+// messages of the group and partition ahead of its frontier: the frontier
+// dates those as without SettledAt.
+func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time) bool {
+	if !t.matcher.Match(group) {
+		return false
+	}
+	t.mu.RLock()
+	lp := t.parts[partKey{dest, part}]
+	t.mu.RUnlock()
+	if lp == nil {
+		return false
+	}
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	p := &lp.p
+	g := p.groups[group]
+	if g == nil || !g.hasBaseline || g.perMessage || pos.Less(g.baseline) || pos.Less(g.high) {
+		return false
+	}
+	live := p.live()
+	i := sort.Search(len(live), func(i int) bool { return !live[i].pos.Less(pos) })
+	if i == len(live) || live[i].pos != pos {
+		return false
+	}
+	ord := p.base + uint64(i)
+	if ord < g.next || !g.addEarly(ord) {
+		return false
+	}
+	t.bytes.Add(earlyBytes)
+	now := at.UnixNano()
+	g.hist.record(seconds(now - live[i].created))
+	if t.cfg.Spans == SpansSettle {
+		t.appendSettleSpans(p, group, live[i:i+1], now)
+	}
+	return true
+}
+
 // ReportLag sets the lag gauges of group on dest/part from what the broker
 // reports (Redis XINFO GROUPS lag, JetStream num_ack_pending), for watchers
 // whose broker knows the lag better than the tap's index.
@@ -350,7 +429,8 @@ func (t *Tracker) Forget(group string) {
 	defer t.mu.RUnlock()
 	for _, lp := range t.parts {
 		lp.mu.Lock()
-		if _, ok := lp.p.groups[group]; ok {
+		if g, ok := lp.p.groups[group]; ok {
+			t.bytes.Add(-int64(len(g.early)) * earlyBytes)
 			delete(lp.p.groups, group)
 			t.trim(&lp.p)
 		}

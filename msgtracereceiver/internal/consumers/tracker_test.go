@@ -286,3 +286,210 @@ func TestBaselineAheadOfTheTap(t *testing.T) {
 		t.Fatalf("settle spans = %d, want 3 (offsets 5..7; 0..4 were settled before the baseline)", n)
 	}
 }
+
+// endsByOffset maps the offset of each settle span of group to its end.
+func endsByOffset(t *testing.T, td []ptrace.Traces, group string) map[int64]time.Time {
+	t.Helper()
+	out := map[int64]time.Time{}
+	for _, sp := range settleSpans(td, group) {
+		// Message i was created at t0+i s (observeN).
+		off := int64(sp.StartTimestamp().AsTime().Sub(t0) / time.Second)
+		if _, dup := out[off]; dup {
+			t.Fatalf("offset %d settled twice", off)
+		}
+		out[off] = sp.EndTimestamp().AsTime()
+	}
+	return out
+}
+
+// A message dated by SettledAt ends its settle span then; the frontier that
+// passes it later settles the others at the poll, and it not again.
+func TestSettledAtDatesExactlyAndOnce(t *testing.T) {
+	tr, s := newTestTracker(t, nil)
+	observeN(tr, 0, 6)
+	tr.Frontier("app", "orders", "0", Position{Hi: 0}, t0.Add(6*time.Second)) // baseline
+	acked := t0.Add(7*time.Second + 250*time.Millisecond)
+	if !tr.SettledAt("app", "orders", "0", Position{Hi: 2}, acked) {
+		t.Fatal("SettledAt of an indexed message was not used")
+	}
+	if tr.SettledAt("app", "orders", "0", Position{Hi: 2}, acked.Add(time.Second)) {
+		t.Fatal("a second SettledAt of the same message was used")
+	}
+	if got := tr.TrackedBytes(); got != 6*entryBytes+earlyBytes {
+		t.Fatalf("tracked bytes = %d, want %d", got, 6*entryBytes+earlyBytes)
+	}
+	poll := t0.Add(9 * time.Second)
+	tr.Frontier("app", "orders", "0", Position{Hi: 4}, poll)
+	tr.Flush(context.Background(), poll)
+
+	ends := endsByOffset(t, s.traces.AllTraces(), "app")
+	want := map[int64]time.Time{0: poll, 1: poll, 2: acked, 3: poll}
+	if len(ends) != len(want) {
+		t.Fatalf("settled offsets %v, want %v", ends, want)
+	}
+	for off, end := range want {
+		if !ends[off].Equal(end) {
+			t.Errorf("offset %d ends at %v, want %v", off, ends[off], end)
+		}
+	}
+	if got := point(t, s.metrics.AllMetrics(), MetricTimeInQueue, "app"); got != 4 {
+		t.Fatalf("time_in_queue count = %v, want 4: one sample per message", got)
+	}
+	// Offset 2 waited 5.25 s, the others until the poll: 9, 8 and 6 s.
+	if sum := histSum(t, s, "app"); sum != 5.25+9+8+6 {
+		t.Fatalf("time_in_queue sum = %v, want %v", sum, 5.25+9+8+6)
+	}
+	// The frontier passed it: its early settle is gone.
+	if got := tr.TrackedBytes(); got != 2*entryBytes {
+		t.Fatalf("tracked bytes = %d, want %d (offsets 4 and 5, no early settle)", got, 2*entryBytes)
+	}
+	if tr.SettledAt("app", "orders", "0", Position{Hi: 3}, poll) {
+		t.Fatal("SettledAt of a message the frontier passed was used")
+	}
+}
+
+// Messages ahead of the frontier dated by SettledAt are settled: not in
+// the lag, not stuck.
+func TestSettledAtAheadOfTheFloor(t *testing.T) {
+	tr, s := newTestTracker(t, func(c *Config) { c.StuckAfter = time.Second })
+	observeN(tr, 0, 4)
+	tr.Frontier("app", "orders", "0", Position{Hi: 0}, t0.Add(4*time.Second))
+	tr.SettledAt("app", "orders", "0", Position{Hi: 1}, t0.Add(5*time.Second))
+	tr.SettledAt("app", "orders", "0", Position{Hi: 3}, t0.Add(5*time.Second))
+	at := t0.Add(10 * time.Second)
+	tr.Frontier("app", "orders", "0", Position{Hi: 0}, at) // offset 0 holds the floor
+	tr.Flush(context.Background(), at)
+	ms := s.metrics.AllMetrics()
+	if got := point(t, ms, MetricLagMessages, "app"); got != 2 {
+		t.Fatalf("lag = %v, want 2 (offsets 0 and 2)", got)
+	}
+	if got := point(t, ms, MetricStuck, "app"); got != 2 {
+		t.Fatalf("stuck = %v, want 2 (offsets 0 and 2)", got)
+	}
+	if got := point(t, ms, MetricLagAge, "app"); got != 10 {
+		t.Fatalf("lag age = %v, want 10 (offset 0)", got)
+	}
+	if n := len(settleSpans(s.traces.AllTraces(), "app")); n != 2 {
+		t.Fatalf("settle spans = %d, want 2", n)
+	}
+}
+
+// What the index cannot place is ignored: no group baseline yet, before
+// the baseline, not observed, evicted, an unknown partition or group.
+func TestSettledAtIgnoresUnknownPositions(t *testing.T) {
+	tr, s := newTestTracker(t, func(c *Config) { c.MaxTrackedBytes = minTrackedBytes })
+	observeN(tr, 0, 10)
+	if tr.SettledAt("app", "orders", "0", Position{Hi: 5}, t0) {
+		t.Fatal("used before the group's first Frontier")
+	}
+	tr.Frontier("app", "orders", "0", Position{Hi: 3}, t0.Add(10*time.Second))
+	for name, pos := range map[string]Position{"before the baseline": {Hi: 1}, "not observed yet": {Hi: 10}, "between two": {Hi: 4, Lo: 1}} {
+		if tr.SettledAt("app", "orders", "0", pos, t0) {
+			t.Errorf("%s: used", name)
+		}
+	}
+	if tr.SettledAt("app", "orders", "1", Position{Hi: 5}, t0) || tr.SettledAt("app", "other", "0", Position{Hi: 5}, t0) {
+		t.Error("used on a partition never observed")
+	}
+	if tr.SettledAt("tap", "orders", "0", Position{Hi: 5}, t0) {
+		t.Error("used for the tap's own group")
+	}
+	capEntries := int(minTrackedBytes / entryBytes)
+	observeN(tr, 10, 2*capEntries) // evicts the oldest
+	if tr.SettledAt("app", "orders", "0", Position{Hi: 5}, t0) {
+		t.Error("used for an evicted message")
+	}
+	tr.Flush(context.Background(), t0)
+	if n := s.traces.SpanCount(); n != 0 {
+		t.Fatalf("spans = %d, want none", n)
+	}
+}
+
+// Early settles are bounded per group and partition; beyond, the frontier
+// dates the messages, and each is settled once.
+func TestSettledAtIsBounded(t *testing.T) {
+	tr, s := newTestTracker(t, nil)
+	n := maxEarlySettles + 10
+	observeN(tr, 0, n+1)
+	tr.Frontier("app", "orders", "0", Position{Hi: 0}, t0)
+	early := t0.Add(time.Duration(n+1) * time.Second)
+	used := 0
+	for i := 1; i <= n; i++ { // offset 0 holds the floor
+		if tr.SettledAt("app", "orders", "0", Position{Hi: uint64(i)}, early) {
+			used++
+		}
+	}
+	if used != maxEarlySettles {
+		t.Fatalf("early settles used = %d, want %d", used, maxEarlySettles)
+	}
+	if got := tr.TrackedBytes(); got != int64(n+1)*entryBytes+maxEarlySettles*earlyBytes {
+		t.Fatalf("tracked bytes = %d", got)
+	}
+	poll := early.Add(time.Minute)
+	tr.Frontier("app", "orders", "0", Position{Hi: uint64(n + 1)}, poll)
+	tr.Flush(context.Background(), poll)
+	ends := endsByOffset(t, s.traces.AllTraces(), "app")
+	if len(ends) != n+1 {
+		t.Fatalf("settle spans = %d, want %d", len(ends), n+1)
+	}
+	atPoll := 0
+	for _, end := range ends {
+		if end.Equal(poll) {
+			atPoll++
+		}
+	}
+	if atPoll != n+1-maxEarlySettles {
+		t.Fatalf("dated by the poll = %d, want %d (offset 0 and those beyond the bound)", atPoll, n+1-maxEarlySettles)
+	}
+	if got := tr.TrackedBytes(); got != 0 {
+		t.Fatalf("tracked bytes = %d after every message settled, want 0", got)
+	}
+	// Forget releases the early settles a group still holds.
+	observeN(tr, n+1, n+3)
+	if !tr.SettledAt("app", "orders", "0", Position{Hi: uint64(n + 2)}, poll) {
+		t.Fatal("an early settle after the frontier moved was not used")
+	}
+	tr.Forget("app")
+	if got := tr.TrackedBytes(); got != 2*entryBytes {
+		t.Fatalf("tracked bytes = %d after Forget, want %d (the two entries)", got, 2*entryBytes)
+	}
+}
+
+// Commit spans: the poll's span links the message, its time in queue is
+// the exact one, once.
+func TestSettledAtCommitSpans(t *testing.T) {
+	tr, s := newTestTracker(t, func(c *Config) { c.Spans = SpansCommit })
+	observeN(tr, 0, 3)
+	tr.Frontier("app", "orders", "0", Position{Hi: 0}, t0.Add(3*time.Second))
+	tr.SettledAt("app", "orders", "0", Position{Hi: 1}, t0.Add(4*time.Second))
+	tr.Frontier("app", "orders", "0", Position{Hi: 3}, t0.Add(10*time.Second))
+	tr.Flush(context.Background(), t0.Add(10*time.Second))
+	if n := s.traces.SpanCount(); n != 1 {
+		t.Fatalf("spans = %d, want one commit span", n)
+	}
+	if got := point(t, s.metrics.AllMetrics(), MetricTimeInQueue, "app"); got != 3 {
+		t.Fatalf("time_in_queue count = %v, want 3", got)
+	}
+	if sum := histSum(t, s, "app"); sum != 10+3+8 {
+		t.Fatalf("time_in_queue sum = %v, want %v", sum, 10+3+8)
+	}
+}
+
+func histSum(t *testing.T, s sinks, group string) float64 {
+	t.Helper()
+	all := s.metrics.AllMetrics()
+	m := all[len(all)-1].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := 0; i < m.Len(); i++ {
+		if m.At(i).Name() != MetricTimeInQueue {
+			continue
+		}
+		dps := m.At(i).Histogram().DataPoints()
+		for j := 0; j < dps.Len(); j++ {
+			if g, _ := dps.At(j).Attributes().Get("messaging.consumer.group.name"); g.Str() == group {
+				return dps.At(j).Sum()
+			}
+		}
+	}
+	t.Fatalf("no time_in_queue point for %s", group)
+	return 0
+}

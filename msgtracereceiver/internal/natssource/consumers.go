@@ -18,7 +18,8 @@ import (
 const settleOperation = "ack"
 
 // faultConsumerInfo counts a stream info or consumer list reply the watcher
-// cannot read, or a consumer info that makes no sense; that poll skips it.
+// cannot read, or a consumer info that makes no sense (that poll skips
+// it), and an ack advisory it cannot use (its message is left to the floor).
 const faultConsumerInfo = "consumer_info"
 
 // maxWatchedSubjects bounds the subjects of the tapped streams that the
@@ -69,15 +70,18 @@ func isTapConsumer(name, description string) bool {
 // watcher applies a consumer's floor to each subject its filter covers.
 type streamSubjects struct {
 	mu       sync.Mutex
-	owner    map[string]string   // subject -> the stream that holds it
+	owner    map[string]owned    // subject -> the stream that holds it
 	byStream map[string][]string // stream -> its subjects, in order added
 	log      *zap.Logger
 	shared   atomic.Bool // logged: a subject held by two tapped streams
 	full     atomic.Bool // logged: maxWatchedSubjects reached
 }
 
+// owned is the stream of a subject, and the subject's one kept copy.
+type owned struct{ stream, subject string }
+
 func newStreamSubjects(log *zap.Logger) *streamSubjects {
-	return &streamSubjects{owner: map[string]string{}, byStream: map[string][]string{}, log: log}
+	return &streamSubjects{owner: map[string]owned{}, byStream: map[string][]string{}, log: log}
 }
 
 // add records subject in stream and reports whether the index tracks it
@@ -85,12 +89,19 @@ func newStreamSubjects(log *zap.Logger) *streamSubjects {
 // it: positions are stream sequences, which do not compare across streams
 // (a tapped mirror or source holds the same subjects as its origin).
 func (ss *streamSubjects) add(stream, subject string) bool {
+	_, ok := ss.track(stream, subject)
+	return ok
+}
+
+// track is add that also returns the copy of subject kept, so that what
+// remembers it per message does not keep the message's own.
+func (ss *streamSubjects) track(stream, subject string) (string, bool) {
 	ss.mu.Lock()
-	owner, ok := ss.owner[subject]
+	o, ok := ss.owner[subject]
 	if !ok && len(ss.owner) < maxWatchedSubjects {
-		ss.owner[subject] = stream
+		o, ok = owned{stream, subject}, true
+		ss.owner[subject] = o
 		ss.byStream[stream] = append(ss.byStream[stream], subject)
-		owner, ok = stream, true
 	}
 	ss.mu.Unlock()
 	switch {
@@ -99,15 +110,15 @@ func (ss *streamSubjects) add(stream, subject string) bool {
 			ss.log.Warn("NATS consumers: too many subjects in the tapped streams; messages on further subjects yield no settle span",
 				zap.Int("max_subjects", maxWatchedSubjects), zap.String("stream", stream), zap.String("subject", subject))
 		}
-		return false
-	case owner != stream:
+		return "", false
+	case o.stream != stream:
 		if !ss.shared.Swap(true) {
 			ss.log.Info("NATS consumers: a subject is in two tapped streams; its consumers are watched in the first only",
-				zap.String("subject", subject), zap.String("watched_in", owner), zap.String("not_in", stream))
+				zap.String("subject", subject), zap.String("watched_in", o.stream), zap.String("not_in", stream))
 		}
-		return false
+		return "", false
 	}
-	return true
+	return o.subject, true
 }
 
 // of returns the subjects tracked in stream. The slice is only ever
@@ -144,8 +155,13 @@ func (s *source) observe(m *message.Message, r *record) {
 	if s.tracker == nil || r.seq == 0 {
 		return
 	}
-	if s.subjects.add(r.stream, r.subject) {
-		s.tracker.Observe(*m, consumers.Position{Hi: r.seq})
+	subject, ok := s.subjects.track(r.stream, r.subject)
+	if !ok {
+		return
+	}
+	s.tracker.Observe(*m, consumers.Position{Hi: r.seq})
+	if seqs := s.seqs[r.stream]; seqs != nil {
+		seqs.add(r.seq, subject)
 	}
 }
 

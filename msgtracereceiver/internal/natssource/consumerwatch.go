@@ -22,8 +22,20 @@ func (s *source) watchConsumers(ctx context.Context, js jetstream.JetStream) {
 	if s.tracker == nil {
 		return
 	}
-	w := &consumerWatcher{src: s, js: js, known: map[consumerKey]*watchedConsumer{}}
+	w := newConsumerWatcher(ctx, s, js)
+	defer w.close()
 	consumers.Poll(ctx, s.cfg.Consumers.PollInterval, w.poll)
+}
+
+func newConsumerWatcher(ctx context.Context, s *source, js jetstream.JetStream) *consumerWatcher {
+	return &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{}}
+}
+
+// close ends the ack advisory subscriptions.
+func (w *consumerWatcher) close() {
+	for _, c := range w.known {
+		c.stopAdvisories()
+	}
 }
 
 type consumerKey struct{ stream, name string }
@@ -36,12 +48,23 @@ type watchedConsumer struct {
 	at            time.Time
 	// subjects are those the tracker has a baseline for.
 	subjects map[string]struct{}
+	// acks is the subscription to its ack advisories while it samples acks.
+	acks *nats.Subscription
+}
+
+func (c *watchedConsumer) stopAdvisories() {
+	if c.acks != nil {
+		_ = c.acks.Unsubscribe()
+		c.acks = nil
+	}
 }
 
 // consumerWatcher is the state of watchConsumers between polls.
 type consumerWatcher struct {
 	src *source
 	js  jetstream.JetStream
+	// ctx is the watcher's, for what the advisory handlers count.
+	ctx context.Context
 	// known are the consumers watched at the last poll, so that one gone is
 	// forgotten (it would pin messages in the index).
 	known map[consumerKey]*watchedConsumer
@@ -80,11 +103,12 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 		names[k.name] = struct{}{}
 	}
 	changed := len(seen) != len(w.known)
-	for k := range w.known {
+	for k, c := range w.known {
 		if _, ok := seen[k]; ok {
 			continue
 		}
 		changed = true
+		c.stopAdvisories()
 		if _, ok := names[k.name]; !ok {
 			tr.Forget(k.name)
 		}
@@ -93,6 +117,15 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 		s.log.Info("NATS consumers: watching consumers", zap.Strings("consumers", consumerNames(seen)))
 	}
 	w.known = seen
+	// A stream's messages are remembered by sequence while one of its
+	// consumers samples acks.
+	sampling := map[string]bool{}
+	for k, c := range seen {
+		sampling[k.stream] = sampling[k.stream] || c.acks != nil
+	}
+	for stream, seqs := range s.seqs {
+		seqs.setSampling(sampling[stream])
+	}
 	tr.Flush(ctx, time.Now())
 }
 
@@ -138,6 +171,7 @@ func (w *consumerWatcher) pollStream(ctx context.Context, st StreamConfig, seen 
 			c = &watchedConsumer{subjects: map[string]struct{}{}}
 		}
 		seen[k] = c
+		w.syncAdvisories(k, c, &info.Config)
 		filters := filtersOf(&info.Config)
 		for _, subj := range subjects {
 			if len(filters) > 0 && !matchesAny(filters, subj) {
@@ -156,6 +190,54 @@ func (w *consumerWatcher) pollStream(ctx context.Context, st StreamConfig, seen 
 		c.settledBefore, c.at = settledBefore, at
 	}
 	return nil
+}
+
+// syncAdvisories subscribes to the ack advisories of a consumer that
+// samples acks, and unsubscribes from those of one that no longer does.
+func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg *jetstream.ConsumerConfig) {
+	want := samplesAcks(cfg.SampleFrequency)
+	switch {
+	case !want:
+		c.stopAdvisories()
+	case c.acks == nil:
+		sub, err := w.js.Conn().Subscribe(ackAdvisoryPrefix+k.stream+"."+k.name, w.onAckAdvisory(k))
+		if err != nil {
+			// Tried again at the next poll; meanwhile the floor dates all.
+			w.src.log.Debug("NATS consumers: subscribing to ack advisories", zap.String("stream", k.stream),
+				zap.String("consumer", k.name), zap.Error(err))
+			return
+		}
+		c.acks = sub
+		// Remember sequences from now on, not from the end of the poll.
+		if seqs := w.src.seqs[k.stream]; seqs != nil {
+			seqs.setSampling(true)
+		}
+	}
+}
+
+// onAckAdvisory dates the settle of one sampled ack of consumer k at the
+// advisory's timestamp. A message the tap has not observed, or no longer
+// remembers, is left to the ack floor.
+func (w *consumerWatcher) onAckAdvisory(k consumerKey) nats.MsgHandler {
+	s := w.src
+	return func(m *nats.Msg) {
+		a, err := parseAckAdvisory(m.Data)
+		if err == nil && (a.Stream != k.stream || a.Consumer != k.name) {
+			err = fmt.Errorf("ack advisory of %s/%s on the subject of %s/%s", a.Stream, a.Consumer, k.stream, k.name)
+		}
+		if err != nil {
+			s.set.Telemetry.Fault(w.ctx, System, faultConsumerInfo)
+			s.log.Debug("NATS consumers: unusable ack advisory", zap.String("subject", m.Subject), zap.Error(err))
+			return
+		}
+		seqs := s.seqs[k.stream]
+		if seqs == nil {
+			return
+		}
+		if subject, ok := seqs.subjectOf(a.StreamSeq); ok {
+			s.tracker.SettledAt(k.name, subject, "", consumers.Position{Hi: a.StreamSeq}, a.Timestamp)
+		}
+	}
 }
 
 // frontierOf is the first stream sequence a consumer has not settled: the

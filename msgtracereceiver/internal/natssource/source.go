@@ -44,6 +44,9 @@ type source struct {
 	// consumers are enabled. subjects are the stream subjects it indexes.
 	tracker  *consumers.Tracker
 	subjects *streamSubjects
+	// seqs are the subjects of each tapped stream's latest messages, for
+	// its consumers' ack advisories (consumerwatch.go); nil without tracker.
+	seqs map[string]*seqSubjects
 
 	bg message.Background
 }
@@ -54,8 +57,16 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats: consumers: %w", err)
 	}
+	var seqs map[string]*seqSubjects
+	if tracker != nil {
+		seqs = make(map[string]*seqSubjects, len(cfg.JetStream.Streams))
+		for _, st := range cfg.JetStream.Streams {
+			seqs[st.Name] = &seqSubjects{}
+		}
+	}
 	return &source{
 		cfg:        cfg,
+		seqs:       seqs,
 		set:        set,
 		log:        set.Logger,
 		records:    make(chan record, cfg.MaxBatchSize),

@@ -1,0 +1,171 @@
+package natssource
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/consumers"
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/sourcetest"
+)
+
+// driveWatcher runs the tap of cfg (its stream readers and delivery) with a
+// consumers watcher that only the test polls: nothing settles but through
+// the test's polls and the ack advisories.
+func driveWatcher(t *testing.T, cfg *Config, d *sourcetest.Derived, rec *sourcetest.Recorder) (*source, *consumerWatcher, *observer.ObservedLogs) {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Consumers.Validate())
+	set := d.Settings(t, rec)
+	core, logs := observer.New(zap.DebugLevel)
+	set.Logger = zap.New(core)
+	src, err := New(cfg, set)
+	require.NoError(t, err)
+	s := src.(*source)
+	nc, err := nats.Connect("nats://" + serverAddr)
+	require.NoError(t, err)
+	js, err := s.jetStream(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, st := range cfg.JetStream.Streams {
+		wg.Go(func() { s.readStream(ctx, js, st) })
+	}
+	wg.Go(func() { s.deliverLoop(ctx, nc) })
+	w := newConsumerWatcher(ctx, s, js)
+	t.Cleanup(func() {
+		w.close()
+		cancel()
+		wg.Wait()
+		nc.Close()
+	})
+	return s, w, logs
+}
+
+// sampledConsumer creates an application's durable pull consumer whose
+// acks the server samples at freq.
+func sampledConsumer(t *testing.T, st jetstream.Stream, name, freq string) jetstream.Consumer {
+	t.Helper()
+	c, err := st.CreateOrUpdateConsumer(context.Background(), jetstream.ConsumerConfig{
+		Durable: name, AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, SampleFrequency: freq,
+	})
+	require.NoError(t, err)
+	return c
+}
+
+// A consumer whose acks are sampled (sample_freq 100%) has each message
+// settled at its ack, dated by the ack advisory, and once: the poll whose
+// floor passes them settles nothing again. A consumer without sampling is
+// dated by that poll. Turning sampling off, or deleting the consumer,
+// ends the advisory subscription; so does closing the watcher.
+func TestConsumersJetStreamAckAdvisories(t *testing.T) {
+	requireServer(t)
+	js := jsClient(t)
+	st, subjects := newStream(t, js, "created")
+	stream := st.CachedInfo().Config.Name
+	billing := sampledConsumer(t, st, "billing", "100%")
+	audit := appConsumer(t, st, "audit", jetstream.AckExplicitPolicy, "")
+	cfg := watchConfig(stream)
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	s, w, logs := driveWatcher(t, cfg, d, rec)
+	ctx := context.Background()
+
+	w.poll(ctx) // the baselines; billing's advisories subscribed
+	billingKey, auditKey := consumerKey{stream, "billing"}, consumerKey{stream, "audit"}
+	require.Contains(t, w.known, billingKey)
+	require.Contains(t, w.known, auditKey)
+	sub := w.known[billingKey].acks
+	require.NotNil(t, sub, "billing samples its acks")
+	assert.Nil(t, w.known[auditKey].acks, "audit does not")
+	require.NoError(t, w.js.Conn().Flush(), "the subscription is on the server before the acks")
+
+	const n = 4
+	ids := publish(t, js, subjects[0], "a", "b", "c", "d")
+	rec.WaitIDs(t, ids...)
+	stored := map[string]int64{} // id -> the message's stored time, where its settle span starts
+	for _, id := range ids {
+		stored[id] = rec.ByID()[id][0].Timestamp.UnixNano()
+	}
+
+	// Each ack in a window of its own, spaced so that no two overlap.
+	type window struct{ before, after time.Time }
+	acked := map[int64]window{} // by stored time
+	for _, m := range fetch(t, billing, n) {
+		id := m.Headers().Get("message_id")
+		before := time.Now()
+		ack(t, m)
+		acked[stored[id]] = window{before, time.Now()}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ack(t, fetch(t, audit, n)...)
+
+	// What the advisories settled goes out with the next Flush.
+	require.Eventually(t, func() bool {
+		s.tracker.Flush(ctx, time.Now())
+		return len(d.SettleSpans("billing")) == n
+	}, sourcetest.WaitLimit, watchPoll, "billing is settled by its advisories, before any poll")
+	assert.Empty(t, d.SettleSpans("audit"), "audit waits for a poll")
+
+	beforePoll := time.Now()
+	w.poll(ctx) // both floors pass every message
+	afterPoll := time.Now()
+
+	billed := d.SettleSpans("billing")
+	assert.Len(t, billed, n, "one settle span per message: the floor passing them settles none again")
+	for _, sp := range billed {
+		win, ok := acked[sp.StartTimestamp().AsTime().UnixNano()]
+		require.True(t, ok, "a span of one of the acknowledged messages")
+		end := sp.EndTimestamp().AsTime()
+		assert.False(t, end.Before(win.before) || end.After(win.after),
+			"billing's span ends at its ack (%v), within [%v, %v], not at a poll", end, win.before, win.after)
+	}
+	audited := d.WaitSettles(t, "audit", n)
+	assert.Len(t, audited, n)
+	for _, sp := range audited {
+		end := sp.EndTimestamp().AsTime()
+		assert.False(t, end.Before(beforePoll) || end.After(afterPoll),
+			"audit's span ends at the poll (%v), within [%v, %v]", end, beforePoll, afterPoll)
+	}
+	h := d.WaitPoint(t, consumers.MetricTimeInQueue, "billing", func(p sourcetest.Point) bool { return p.Count == n })
+	assert.Equal(t, uint64(n), h.Count, "one time in queue per message")
+	assert.Empty(t, rec.Faults())
+
+	// An advisory that is not one counts a consumer_info fault.
+	p := producer(t)
+	require.NoError(t, p.Publish(ackAdvisoryPrefix+stream+".billing", []byte("not json")))
+	require.NoError(t, p.Flush())
+	require.Eventually(t, func() bool { return len(rec.Faults()) == 1 }, sourcetest.WaitLimit, watchPoll)
+	assert.Equal(t, []string{faultConsumerInfo}, rec.Faults())
+	assert.Equal(t, 1, logs.FilterLevelExact(zap.DebugLevel).FilterMessage("NATS consumers: unusable ack advisory").Len())
+
+	// Sampling off: unsubscribed at the next poll.
+	sampledConsumer(t, st, "billing", "")
+	w.poll(ctx)
+	assert.False(t, sub.IsValid(), "no sampling, no subscription")
+	assert.Nil(t, w.known[billingKey].acks)
+	// On again, then the consumer deleted.
+	sampledConsumer(t, st, "billing", "50%")
+	w.poll(ctx)
+	sub = w.known[billingKey].acks
+	require.NotNil(t, sub)
+	require.NoError(t, st.DeleteConsumer(ctx, "billing"))
+	w.poll(ctx)
+	assert.False(t, sub.IsValid(), "a deleted consumer's subscription ends")
+	assert.NotContains(t, w.known, billingKey)
+	// The watcher's end ends every subscription.
+	sampledConsumer(t, st, "audit", "100%")
+	w.poll(ctx)
+	sub = w.known[auditKey].acks
+	require.NotNil(t, sub)
+	w.close()
+	assert.False(t, sub.IsValid(), "closing the watcher ends its subscriptions")
+}

@@ -1,0 +1,98 @@
+package natssource
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// wireAckAdvisory is an advisory as nats-server v2.9 publishes it.
+const wireAckAdvisory = `{"type":"io.nats.jetstream.metric.v1.consumer_ack","id":"Mox1UzzkbjHswsHx9B72su",` +
+	`"timestamp":"2026-12-03T06:28:33.803071421Z","stream":"ORDERS","consumer":"w","consumer_seq":1,` +
+	`"stream_seq":7,"ack_time":226727,"deliveries":1}`
+
+func TestParseAckAdvisory(t *testing.T) {
+	a, err := parseAckAdvisory([]byte(wireAckAdvisory))
+	require.NoError(t, err)
+	assert.Equal(t, "ORDERS", a.Stream)
+	assert.Equal(t, "w", a.Consumer)
+	assert.Equal(t, uint64(7), a.StreamSeq)
+	assert.True(t, a.Timestamp.Equal(time.Date(2026, 12, 3, 6, 28, 33, 803071421, time.UTC)), "dated by its timestamp: %v", a.Timestamp)
+
+	for name, data := range map[string]string{
+		"not json":        `not json`,
+		"truncated":       wireAckAdvisory[:40],
+		"another type":    `{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"2026-12-03T06:28:33Z"}`,
+		"no stream":       `{"type":"io.nats.jetstream.metric.v1.consumer_ack","consumer":"w","stream_seq":7,"timestamp":"2026-12-03T06:28:33Z"}`,
+		"no sequence":     `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","timestamp":"2026-12-03T06:28:33Z"}`,
+		"no timestamp":    `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7}`,
+		"bad timestamp":   `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"yesterday"}`,
+		"epoch timestamp": `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"1970-01-01T00:00:00Z"}`,
+		"negative seq":    `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":-1,"timestamp":"2026-12-03T06:28:33Z"}`,
+	} {
+		_, err := parseAckAdvisory([]byte(data))
+		assert.Error(t, err, name)
+	}
+}
+
+func TestSamplesAcks(t *testing.T) {
+	for freq, want := range map[string]bool{"": false, "100%": true, "100": true, "1%": true, "0%": false, "0": false, "-5%": false, "half": false, " 50%": false} {
+		assert.Equal(t, want, samplesAcks(freq), "%q", freq)
+	}
+}
+
+// The ring remembers the latest maxSeqSubjects sequences, only while
+// sampling, in order.
+func TestSeqSubjects(t *testing.T) {
+	var ss seqSubjects
+	ss.add(1, "a")
+	_, ok := ss.subjectOf(1)
+	assert.False(t, ok, "not remembered while no consumer samples")
+
+	ss.setSampling(true)
+	for seq := uint64(1); seq <= maxSeqSubjects+10; seq++ {
+		ss.add(seq, fmt.Sprint("s", seq%3))
+	}
+	ss.add(5, "late") // at or before the newest: ignored
+	for seq, want := range map[uint64]string{11: "s2", 12: "s0", maxSeqSubjects + 10: "s2"} {
+		got, ok := ss.subjectOf(seq)
+		assert.True(t, ok, "seq %d", seq)
+		assert.Equal(t, want, got, "seq %d", seq)
+	}
+	for _, seq := range []uint64{5, 10, maxSeqSubjects + 11, 0} {
+		_, ok := ss.subjectOf(seq)
+		assert.False(t, ok, "seq %d is not remembered", seq)
+	}
+	assert.Len(t, ss.ring, maxSeqSubjects)
+
+	ss.setSampling(false)
+	assert.Nil(t, ss.ring, "stopping forgets")
+	_, ok = ss.subjectOf(12)
+	assert.False(t, ok)
+}
+
+// Advisories are wire bytes: whatever arrives, the parser returns an
+// error or an advisory the handler can use, and never panics.
+func FuzzParseAckAdvisory(f *testing.F) {
+	f.Add([]byte(wireAckAdvisory))
+	f.Add([]byte(`{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"S","consumer":"c","stream_seq":18446744073709551615,"timestamp":"9999-12-31T23:59:59.999999999Z"}`))
+	f.Add([]byte(`{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"S","consumer":"c","stream_seq":1,"timestamp":"2026-12-03T06:28:33+14:00","domain":"hub"}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"stream_seq":1e3}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := parseAckAdvisory(data)
+		if err != nil {
+			assert.Zero(t, a)
+			return
+		}
+		assert.Equal(t, ackAdvisoryType, a.Type)
+		assert.NotEmpty(t, a.Stream)
+		assert.NotEmpty(t, a.Consumer)
+		assert.NotZero(t, a.StreamSeq)
+		assert.Positive(t, a.Timestamp.Unix())
+	})
+}
