@@ -17,8 +17,7 @@
 //	tr.Flush(ctx, pollTime) // sends the spans and metrics of the poll
 //
 // Brokers that report settles per message (RabbitMQ firehose deliveries)
-// call Settled instead of Frontier; those that report lag themselves call
-// ReportLag, and Stuck for messages they see pending too long. Those that
+// call Settled instead of Frontier (they have no lag gauges). Those that
 // also date some settles one by one (JetStream ack advisories) call
 // SettledAt for them next to Frontier: the message is settled then, and
 // the frontier does not settle it again. A watcher calls Forget for a

@@ -8,16 +8,11 @@ type groupState struct {
 	// perMessage: the group settles through Settled only; it holds nothing
 	// in the index.
 	perMessage bool
-	// reported: the lag gauges come from ReportLag.
-	reported bool
 
 	frontier Position // as last polled: first position not settled
 	high     Position // highest frontier seen: settles are emitted once
 	baseline Position // the first frontier seen: what is before was settled earlier
-	// hasBaseline: Frontier was called (ReportLag and Stuck also make a
-	// group seen).
-	hasBaseline bool
-	next        uint64 // ordinal of the first message not yet settled
+	next     uint64   // ordinal of the first message not yet settled
 	// stuckNext is the ordinal of the first message not yet counted stuck.
 	stuckNext uint64
 	lastPoll  int64 // unix nanoseconds
@@ -58,9 +53,6 @@ func (g *groupState) setAnchor(p *partition) {
 // updateLag sets the lag gauges: observed messages at or after the frontier,
 // and the age of the oldest of them.
 func (g *groupState) updateLag(p *partition, now int64) {
-	if g.reported {
-		return
-	}
 	if !g.anchorOK {
 		g.setAnchor(p) // the group was ahead of the tap: maybe no longer
 	}

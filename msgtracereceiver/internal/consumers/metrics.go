@@ -97,7 +97,7 @@ func (t *Tracker) metrics(at time.Time) (pmetric.Metrics, int) {
 			h.ExplicitBounds().FromRaw(timeInQueueBounds)
 			h.BucketCounts().FromRaw(g.hist.counts[:])
 
-			if !g.perMessage || g.reported {
+			if !g.perMessage {
 				n := lm.DataPoints().AppendEmpty()
 				t.putPointAttrs(n.Attributes(), p, name)
 				n.SetTimestamp(now)

@@ -198,7 +198,7 @@ func (t *Tracker) Frontier(group, dest, part string, settledBefore Position, at 
 	g := p.group(group)
 	now := at.UnixNano()
 	if !g.seen {
-		g.seen, g.hasBaseline = true, true
+		g.seen = true
 		g.frontier, g.high, g.baseline = settledBefore, settledBefore, settledBefore
 		g.next, _, _ = p.ordinalOf(settledBefore)
 		g.stuckNext, g.lastPoll = g.next, now
@@ -206,7 +206,6 @@ func (t *Tracker) Frontier(group, dest, part string, settledBefore Position, at 
 		g.updateLag(p, now)
 		return
 	}
-	g.hasBaseline = true // seen first through ReportLag or Stuck
 	if settledBefore != g.frontier || !g.anchorOK {
 		g.frontier = settledBefore
 		if g.high.Less(settledBefore) {
@@ -314,8 +313,8 @@ func (t *Tracker) trim(p *partition) {
 
 // Settled records that group settled one message at time at, for brokers
 // that report settles per message (RabbitMQ firehose deliver.<queue>:
-// group = the queue). It needs no Observe of the message; lag gauges come
-// from ReportLag when the broker tells them.
+// group = the queue). It needs no Observe of the message, and such a
+// group has no lag gauges: nothing says what waits in the queue.
 func (t *Tracker) Settled(group string, m message.Message, at time.Time) {
 	if !t.matcher.Match(group) {
 		return
@@ -371,7 +370,7 @@ func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time
 	defer lp.mu.Unlock()
 	p := &lp.p
 	g := p.groups[group]
-	if g == nil || !g.hasBaseline || g.perMessage || pos.Less(g.baseline) || pos.Less(g.high) {
+	if g == nil || !g.seen || g.perMessage || pos.Less(g.baseline) || pos.Less(g.high) {
 		return false
 	}
 	live := p.live()
@@ -390,36 +389,6 @@ func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time
 		t.appendSettleSpans(p, group, live[i:i+1], now)
 	}
 	return true
-}
-
-// ReportLag sets the lag gauges of group on dest/part from what the broker
-// reports (Redis XINFO GROUPS lag, JetStream num_ack_pending), for watchers
-// whose broker knows the lag better than the tap's index.
-func (t *Tracker) ReportLag(group, dest, part string, messages int64, age time.Duration) {
-	if !t.matcher.Match(group) {
-		return
-	}
-	lp := t.partition(dest, part)
-	lp.mu.Lock()
-	defer lp.mu.Unlock()
-	g := lp.p.group(group)
-	g.seen, g.reported = true, true
-	g.lagMessages, g.lagAge = messages, age.Seconds()
-}
-
-// Stuck counts messages of dest/part that group has not settled within
-// stuck_after, for watchers that see unsettled messages per message (Redis
-// XPENDING idle times) rather than through Frontier.
-func (t *Tracker) Stuck(group, dest, part string, n int64) {
-	if !t.matcher.Match(group) || n <= 0 {
-		return
-	}
-	lp := t.partition(dest, part)
-	lp.mu.Lock()
-	defer lp.mu.Unlock()
-	g := lp.p.group(group)
-	g.seen = true
-	g.stuck += n
 }
 
 // Forget drops group from every partition (it no longer exists or is no
