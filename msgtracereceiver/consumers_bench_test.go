@@ -43,6 +43,10 @@ func benchmarkConsumers(b *testing.B, addrs []string, groups int) {
 	b.Cleanup(func() { _ = client.Close() })
 	var total totals
 	var settles int64
+	// Groups unique to this run: with -count, a later run would otherwise
+	// reuse the tap group of an earlier one, start at its commits past the
+	// end of the topic and wait for ever.
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		m := newMeter()
@@ -57,13 +61,13 @@ func benchmarkConsumers(b *testing.B, addrs []string, groups int) {
 		})
 		require.NoError(b, err)
 		cfg := benchConfig(addrs)
-		cfg.Kafka.GroupID = "consumers-" + strconv.Itoa(groups) + "-" + strconv.Itoa(i)
+		cfg.Kafka.GroupID = "consumers-" + run + "-" + strconv.Itoa(groups) + "-" + strconv.Itoa(i)
 		cfg.Kafka.Consumers = consumers.NewDefaultConfig()
 		cfg.Kafka.Consumers.Enabled = groups > 0
 		cfg.Kafka.Consumers.PollInterval = 50 * time.Millisecond
 		var names []string
 		for g := range groups {
-			names = append(names, "app-"+strconv.Itoa(i)+"-"+strconv.Itoa(g))
+			names = append(names, "app-"+run+"-"+strconv.Itoa(i)+"-"+strconv.Itoa(g))
 		}
 		cfg.Kafka.Consumers.Groups = names
 		cfg.Kafka.TopicRefreshInterval = 100 * time.Millisecond // the groups are listed soon
