@@ -2,8 +2,8 @@
 // the comparison of the semconv processor with transformprocessor on the FastStream batch and on
 // the batch drawn from every golden input:
 //
-//	semconv vs transform: 21.0x faster (ns/span 825 vs 17360), allocs/span 3.8 vs 137.0
-//	semconv vs transform on every golden input: 20.2x faster (ns/span 687 vs 13889), allocs/span 2.4 vs 126.1
+//	semconv vs transform: 16.6x faster (ns/span 800 vs 13276), allocs/span 3.8 vs 137.0
+//	semconv vs transform on every golden input: 21.3x faster (ns/span 655 vs 13967), allocs/span 2.4 vs 126.1
 //
 // Each benchmark runs -count times; the comparison uses the median of the runs, which a busy
 // machine disturbs less than the mean. Run it from the bench directory (make bench-compare).
