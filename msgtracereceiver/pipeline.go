@@ -96,7 +96,7 @@ func (p *pipeline) deliver(ctx context.Context, msgs []message.Message) error {
 }
 
 func (p *pipeline) drop(ctx context.Context, reason string, msgs, spans int, err error) {
-	p.tel.dropped(ctx, p.system, reason, msgs)
+	p.tel.Dropped(ctx, p.system, reason, int64(msgs))
 	p.logger.Error("spans dropped, messages acknowledged",
 		zap.String("reason", reason), zap.Error(err), zap.Int("messages", msgs), zap.Int("spans", spans))
 }

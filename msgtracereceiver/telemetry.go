@@ -75,7 +75,8 @@ func (t *telemetry) observed(ctx context.Context, system string, msgs []message.
 	}
 }
 
-func (t *telemetry) dropped(ctx context.Context, system, reason string, n int) {
-	t.tb.MsgtraceReceiverMessagesDropped.Add(ctx, int64(n), metric.WithAttributes(
+// Dropped implements message.Telemetry.
+func (t *telemetry) Dropped(ctx context.Context, system, reason string, n int64) {
+	t.tb.MsgtraceReceiverMessagesDropped.Add(ctx, n, metric.WithAttributes(
 		semconv.MessagingSystemKey.String(system), attrDropReason.String(reason)))
 }

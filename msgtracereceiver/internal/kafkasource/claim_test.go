@@ -72,6 +72,7 @@ type faultRecorder struct{ faults map[string]int }
 
 func (f *faultRecorder) Fault(_ context.Context, system, kind string) { f.faults[system+"/"+kind]++ }
 func (*faultRecorder) Lag(context.Context, string, string, int64)     {}
+func (*faultRecorder) Dropped(context.Context, string, string, int64) {}
 
 // A record without a timestamp (-1 on the wire) is counted and handed on
 // with a zero Timestamp, so the span model uses the observed time.

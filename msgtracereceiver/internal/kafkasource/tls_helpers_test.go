@@ -175,6 +175,8 @@ func (s *sink) Fault(_ context.Context, system, kind string) {
 
 func (*sink) Lag(context.Context, string, string, int64) {}
 
+func (*sink) Dropped(context.Context, string, string, int64) {}
+
 func (s *sink) messages() []message.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -93,7 +93,15 @@ type Telemetry interface {
 	// Lag records how many messages the tap is behind on a destination
 	// (partition or stream), where the broker can tell.
 	Lag(ctx context.Context, system, destination string, lag int64)
+	// Dropped counts n messages that yield no span (reason names why:
+	// DropTapBehind). Not a wire fault: nothing was wrong with them.
+	Dropped(ctx context.Context, system, reason string, n int64)
 }
+
+// DropTapBehind is the Dropped reason of a message the tap dropped before
+// building its spans because its bounded queue was full (NATS core, which
+// has no flow control).
+const DropTapBehind = "tap_behind"
 
 // PartitionLagger is implemented by the receiver's Telemetry for sources of
 // partitioned systems (Kafka), whose lag is per partition.

@@ -63,7 +63,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.MsgtraceReceiverFaults, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_faults",
-		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems; header also counts an attribute repaired to valid UTF-8), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis): the message still yields spans. Two kinds are about the connection or the tap, not one message: protocol (RabbitMQ, NATS, Redis: the server sent a frame or reply beyond the configured bounds; the connection is closed and the tap reconnects) and dropped (NATS core: a message dropped, without spans, because the tap's bounded queue was full); consumer_info (NATS JetStream, Redis Streams: a consumers watcher's reply it cannot read; that poll skips the consumer or group). [Development]"),
+		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems; header also counts an attribute repaired to valid UTF-8), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis): the message still yields spans. Two kinds are not about one message's data: protocol (RabbitMQ, NATS, Redis: the server sent a frame or reply beyond the configured bounds; the connection is closed and the tap reconnects) and consumer_info (NATS JetStream, Redis Streams: a consumers watcher's reply it cannot read; that poll skips the consumer or group). [Development]"),
 		metric.WithUnit("{fault}"),
 	)
 	errs = errors.Join(errs, err)
@@ -75,7 +75,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.MsgtraceReceiverMessagesDropped, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_messages_dropped",
-		metric.WithDescription("Messages acknowledged although their spans were not accepted (reason permanent_error, retry_disabled or retry_exhausted), by messaging.system and reason. [Development]"),
+		metric.WithDescription("Messages that yielded no span, by messaging.system and reason - acknowledged although their spans were not accepted (permanent_error, retry_disabled, retry_exhausted), or dropped by the tap before their spans were built because its bounded queue was full (tap_behind, NATS core). [Development]"),
 		metric.WithUnit("{message}"),
 	)
 	errs = errors.Join(errs, err)

@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 func AssertEqualMsgtraceReceiverFaults(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_faults",
-		Description: "Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems; header also counts an attribute repaired to valid UTF-8), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis): the message still yields spans. Two kinds are about the connection or the tap, not one message: protocol (RabbitMQ, NATS, Redis: the server sent a frame or reply beyond the configured bounds; the connection is closed and the tap reconnects) and dropped (NATS core: a message dropped, without spans, because the tap's bounded queue was full); consumer_info (NATS JetStream, Redis Streams: a consumers watcher's reply it cannot read; that poll skips the consumer or group). [Development]",
+		Description: "Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems; header also counts an attribute repaired to valid UTF-8), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis): the message still yields spans. Two kinds are not about one message's data: protocol (RabbitMQ, NATS, Redis: the server sent a frame or reply beyond the configured bounds; the connection is closed and the tap reconnects) and consumer_info (NATS JetStream, Redis Streams: a consumers watcher's reply it cannot read; that poll skips the consumer or group). [Development]",
 		Unit:        "{fault}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -54,7 +54,7 @@ func AssertEqualMsgtraceReceiverLag(t *testing.T, tt *componenttest.Telemetry, d
 func AssertEqualMsgtraceReceiverMessagesDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_msgtrace_receiver_messages_dropped",
-		Description: "Messages acknowledged although their spans were not accepted (reason permanent_error, retry_disabled or retry_exhausted), by messaging.system and reason. [Development]",
+		Description: "Messages that yielded no span, by messaging.system and reason - acknowledged although their spans were not accepted (permanent_error, retry_disabled, retry_exhausted), or dropped by the tap before their spans were built because its bounded queue was full (tap_behind, NATS core). [Development]",
 		Unit:        "{message}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

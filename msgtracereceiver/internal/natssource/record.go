@@ -19,7 +19,6 @@ const System = "nats"
 const (
 	faultHeader   = "header"   // a single-valued header (traceparent, ids) repeated with different values
 	faultMetadata = "metadata" // a JetStream message whose reply subject carries no metadata
-	faultDropped  = "dropped"  // a core message dropped because the tap was behind (no span)
 )
 
 // spanHeaders are the headers a span needs; records keep only these.

@@ -309,9 +309,7 @@ func (s *source) countDrops(ctx context.Context, subs []*nats.Subscription) {
 		}
 		n := total - reported
 		reported = total
-		for range n { // Telemetry counts one fault per call
-			s.set.Telemetry.Fault(ctx, System, faultDropped)
-		}
+		s.set.Telemetry.Dropped(ctx, System, message.DropTapBehind, int64(n))
 		msgs, bytes, _ := s.core.stats()
 		s.log.Warn("NATS tap is behind: core messages dropped", zap.Uint64("dropped", n),
 			zap.Int("queued", msgs), zap.Int("queued_bytes", bytes),

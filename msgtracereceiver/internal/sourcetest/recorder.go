@@ -31,6 +31,7 @@ type Recorder struct {
 	batches [][]message.Message
 	faults  []string
 	lag     map[string]int64
+	dropped map[string]int64
 }
 
 var _ message.Telemetry = (*Recorder)(nil)
@@ -58,6 +59,23 @@ func (r *Recorder) Fault(_ context.Context, _, kind string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.faults = append(r.faults, kind)
+}
+
+// Dropped records n messages dropped for reason.
+func (r *Recorder) Dropped(_ context.Context, _, reason string, n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dropped == nil {
+		r.dropped = map[string]int64{}
+	}
+	r.dropped[reason] += n
+}
+
+// DroppedFor returns how many messages were dropped for reason so far.
+func (r *Recorder) DroppedFor(reason string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dropped[reason]
 }
 
 // Lag records the latest lag reported for destination.
