@@ -18,11 +18,12 @@ const (
 	attrSubscription = attribute.Key("subscription")
 )
 
-// Reasons for msgtrace_receiver_messages_dropped.
+// Reasons for msgtrace_receiver_messages_dropped given by the pipeline; the
+// sources' own (message.DropTapBehind) are beside message.Telemetry.
 const (
-	dropPermanent     = "permanent_error"
-	dropRetryDisabled = "retry_disabled"
-	dropRetryExhaust  = "retry_exhausted"
+	dropPermanent     = message.DropPermanentError
+	dropRetryDisabled = message.DropRetryDisabled
+	dropRetryExhaust  = message.DropRetryExhausted
 )
 
 // telemetry records the receiver's own metrics; every source reports

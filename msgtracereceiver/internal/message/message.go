@@ -98,10 +98,20 @@ type Telemetry interface {
 	Dropped(ctx context.Context, system, reason string, n int64)
 }
 
-// DropTapBehind is the Dropped reason of a message the tap dropped before
-// building its spans because its bounded queue was full (NATS core, which
-// has no flow control).
-const DropTapBehind = "tap_behind"
+// Reasons of Telemetry.Dropped (msgtrace_receiver_messages_dropped).
+const (
+	// DropTapBehind: the tap dropped the message before building its spans
+	// because its bounded queue was full (NATS core, which has no flow
+	// control).
+	DropTapBehind = "tap_behind"
+	// DropPermanentError, DropRetryDisabled, DropRetryExhausted: the
+	// message was acknowledged although the pipeline did not accept its
+	// spans (a permanent error; a retryable one with retries off, or past
+	// retry_on_failure::max_elapsed_time).
+	DropPermanentError = "permanent_error"
+	DropRetryDisabled  = "retry_disabled"
+	DropRetryExhausted = "retry_exhausted"
+)
 
 // PartitionLagger is implemented by the receiver's Telemetry for sources of
 // partitioned systems (Kafka), whose lag is per partition.
