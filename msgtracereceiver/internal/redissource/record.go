@@ -28,6 +28,7 @@ const (
 	faultEnvelope  = "envelope"  // a FastStream envelope that could not be read in full
 	faultTimestamp = "timestamp" // a stream entry ID without a millisecond time
 	faultFields    = "fields"    // stream entry fields that are not name/value pairs of strings
+	// faultOversized (oversized.go): a stream entry beyond the caps even alone
 )
 
 // headers is what the source reads of a message's headers.
@@ -117,6 +118,12 @@ func fromStream(db int, stream string, e *entry) (message.Message, []fault) {
 		h = fieldHeaders(e.Fields)
 		for _, f := range e.Fields {
 			size += len(f)
+		}
+	}
+	if o := e.oversized; o != nil {
+		faults = append(faults, fault{faultOversized, o.err})
+		if o.shape.Data < 0 {
+			size = int(o.shape.Total) // the size fromStream gives an entry without an envelope
 		}
 	}
 	msg := base(h, size)
