@@ -134,16 +134,17 @@ func (l *limitState) flush(ctx context.Context, s *source) {
 }
 
 // ended records how a connection ended: a stream read beyond the caps
-// makes the next connection careful; any other limit error is counted at
-// once. An earlier limit the careful reads did not explain is counted too.
+// makes the next connection careful (and counts an earlier one the careful
+// reads did not explain); any other limit error is counted at once.
 func (s *source) ended(ctx context.Context, l *limitState, err error, streamRead bool) {
-	l.flush(ctx, s)
 	switch {
 	case streamRead && overCap(err):
+		l.flush(ctx, s)
 		l.err = err
 	case wirelimit.IsLimit(err):
 		s.countLimit(ctx, err)
 	}
+	// Another error leaves careful reads still due to the next connection.
 }
 
 // streamReadError marks an error of a command that returns stream entries.

@@ -218,3 +218,23 @@ func TestStreamsOversizedScriptingRefused(t *testing.T) {
 	assert.Zero(t, countKind(rec.Faults(), faultOversized))
 	assert.Len(t, rec.Messages(), len(before), "the tap stays before the entry it cannot read")
 }
+
+// start_id $ resolves to the stream's last ID without XINFO STREAM's
+// first and last entries: an oversized one there used to fail every
+// connection before the first read.
+func TestStreamsStartNewPastAnOversizedEntry(t *testing.T) {
+	requireServer(t)
+	c := producer(t)
+	stream := sourcetest.Unique("bigfirst")
+	t.Cleanup(func() { c.Del(stream) })
+	_, err := c.XAdd(stream, "blob", strings.Repeat("x", 2<<10))
+	require.NoError(t, err)
+	cfg := NewDefaultConfig()
+	cfg.Streams = []StreamConfig{{Name: stream}}
+	cfg = smallCaps(cfg, 50)
+	rec := &sourcetest.Recorder{}
+	src, _ := startSource(t, cfg, rec)
+	defer sourcetest.Shutdown(t, src)
+	rec.WaitTapping(t, "new", func(id string) { addEntries(t, c, stream, id, 1) })
+	assert.Empty(t, rec.Faults(), "the oversized entry was there before start_id $")
+}

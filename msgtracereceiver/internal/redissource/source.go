@@ -369,6 +369,16 @@ func (s *source) streams(ctx context.Context, last map[string]string, limit *lim
 	return s.readStreams(ctx, c, last)
 }
 
+// lastIDScript returns a stream's last generated ID alone: XINFO STREAM
+// sends its first and last entries too, which may be beyond the caps.
+var lastIDScript = redis.NewScript(1, `
+local t = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #t, 2 do
+  if t[i] == 'last-generated-id' then return t[i + 1] end
+end
+return false
+`)
+
 // resolveStarts turns start IDs into entry IDs once: "$" becomes the
 // stream's last generated ID, so entries added while the tap reconnects
 // are still read (XREAD with "$" again would skip them).
@@ -379,7 +389,21 @@ func (s *source) resolveStarts(c redis.Conn, last map[string]string) error {
 		}
 		switch st.StartID {
 		case "", StartNew:
-			reply, err := c.Do("XINFO", "STREAM", st.Name)
+			reply, err := lastIDScript.Do(c, st.Name)
+			if err == nil {
+				var id string
+				if id, err = redis.String(reply, nil); err == nil {
+					last[st.Name] = id
+					continue
+				}
+				return fmt.Errorf("last ID of %s: reply is %s", st.Name, kindOf(reply))
+			}
+			var serr redis.Error
+			if errors.As(err, &serr) && !strings.Contains(serr.Error(), "no such key") {
+				// Scripting refused: XINFO STREAM, which fails beyond the caps
+				// if the stream's first or last entry is oversized.
+				reply, err = c.Do("XINFO", "STREAM", st.Name)
+			}
 			if err == nil {
 				var id string
 				if id, err = lastGeneratedID(reply); err == nil {
