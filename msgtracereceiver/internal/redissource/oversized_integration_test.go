@@ -238,3 +238,33 @@ func TestStreamsStartNewPastAnOversizedEntry(t *testing.T) {
 	rec.WaitTapping(t, "new", func(id string) { addEntries(t, c, stream, id, 1) })
 	assert.Empty(t, rec.Faults(), "the oversized entry was there before start_id $")
 }
+
+// An oversized entry a dead replica left pending fails the XAUTOCLAIM
+// that takes it over; it is then pending on this replica, whose careful
+// reads trace and acknowledge it with the rest.
+func TestStreamsGroupClaimsAnOversizedEntry(t *testing.T) {
+	requireServer(t)
+	c := producer(t)
+	stream := sourcetest.Unique("bigclaim")
+	group := sourcetest.Unique("taps")
+	t.Cleanup(func() { c.Del(stream) })
+	before := addEntries(t, c, stream, "before", 2)
+	big, err := c.XAdd(stream, "blob", strings.Repeat("x", 2<<10))
+	require.NoError(t, err)
+	after := addEntries(t, c, stream, "after", 2)
+	_, err = c.Do("XGROUP", "CREATE", stream, group, "0")
+	require.NoError(t, err)
+	// The dead replica: read (without caps), never acknowledged.
+	_, err = c.Do("XREADGROUP", "GROUP", group, "dead", "COUNT", 10, "STREAMS", stream, ">")
+	require.NoError(t, err)
+
+	rec := &sourcetest.Recorder{}
+	src, _ := startSource(t, smallCaps(groupConfig(stream, group, "live"), 50), rec)
+	defer sourcetest.Shutdown(t, src)
+	rec.WaitIDs(t, append(append(before, big), after...)...)
+	checkOversized(t, rec, stream, big, len("blob")+2<<10)
+	require.Eventually(t, func() bool {
+		p, _ := redis.Int64(groupInfo(t, c, stream)[group]["pending"], nil)
+		return p == 0
+	}, sourcetest.WaitLimit, 50*time.Millisecond, "the claimed entries are acknowledged")
+}
