@@ -63,7 +63,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.MsgtraceReceiverFaults, err = builder.meter.Int64Counter(
 		"otelcol_msgtrace_receiver_faults",
-		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems; header also counts an attribute repaired to valid UTF-8), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis): the message still yields spans. Two kinds are not about one message's data: protocol (RabbitMQ, NATS, Redis: the server sent a frame or reply beyond the configured bounds; the connection is closed and the tap reconnects) and consumer_info (NATS JetStream, Redis Streams: a consumers watcher's reply it cannot read; that poll skips the consumer or group). [Development]"),
+		metric.WithDescription("Faults in messages' wire data, by messaging.system and kind: traceparent, tracestate, baggage, timestamp, header (all systems; header also counts an attribute repaired to valid UTF-8), trace_message (RabbitMQ firehose), metadata (NATS JetStream), envelope and fields (Redis), oversized (Redis Streams: an entry beyond max_bulk_bytes or max_reply_elements even alone, traced without its fields and read past): the message still yields spans. Two kinds are not about one message's data: protocol (RabbitMQ, NATS, Redis: the server sent a frame or reply beyond the configured bounds; the connection is closed and the tap reconnects) and consumer_info (NATS JetStream, Redis Streams: a consumers watcher's reply it cannot read; that poll skips the consumer or group). [Development]"),
 		metric.WithUnit("{fault}"),
 	)
 	errs = errors.Join(errs, err)

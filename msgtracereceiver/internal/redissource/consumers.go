@@ -213,7 +213,7 @@ func (w *groupWatcher) close() {
 func (w *groupWatcher) poll(ctx context.Context) {
 	s, tr := w.src, w.src.tracker
 	if w.c == nil {
-		c, err := s.dial(ctx)
+		c, err := s.dial(ctx, true)
 		if err != nil {
 			if !w.warned && ctx.Err() == nil {
 				s.log.Warn("Redis consumers: cannot connect; retrying at the next poll", zap.Error(err))

@@ -84,8 +84,9 @@ func (g *GroupConfig) consumerName() string {
 func (s *source) runGroup(ctx context.Context, host component.Host) {
 	b := s.cfg.Reconnect.NewBackOff()
 	consumer := s.cfg.Group.consumerName()
+	var limit limitState
 	for ctx.Err() == nil {
-		err := s.groupSession(ctx, consumer, func() {
+		err := s.groupSession(ctx, consumer, &limit, func() {
 			b.Reset()
 			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
 			s.log.Info("Redis Streams tap reading through its consumer group", zap.String("endpoint", s.cfg.Endpoint),
@@ -106,9 +107,15 @@ func (s *source) runGroup(ctx context.Context, host component.Host) {
 // groupSession runs one connection: it creates the group where missing,
 // traces what this consumer read but had not acknowledged (a restart with
 // the same name), then reads new entries, claiming those another consumer
-// left pending for claim_idle.
-func (s *source) groupSession(ctx context.Context, consumer string, reading func()) error {
-	c, err := s.dial(ctx)
+// left pending for claim_idle. After a read that ended beyond the caps it
+// first drains this consumer's pending entries carefully (oversized.go).
+func (s *source) groupSession(ctx context.Context, consumer string, limit *limitState, reading func()) (err error) {
+	defer func() {
+		if ctx.Err() == nil {
+			s.ended(context.WithoutCancel(ctx), limit, err, isStreamRead(err))
+		}
+	}()
+	c, err := s.dial(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -120,6 +127,16 @@ func (s *source) groupSession(ctx context.Context, consumer string, reading func
 		}
 	}
 	reading()
+	if limit.err != nil {
+		found, err := s.drainCarefully(ctx, c, consumer)
+		if found {
+			limit.err = nil // an oversized entry, counted as such, explains it
+		}
+		if err != nil {
+			return err
+		}
+		limit.flush(ctx, s)
+	}
 	// Own pending entries: "0" returns them until none is left.
 	for {
 		n, err := s.readGroup(ctx, c, consumer, "0", false)
@@ -188,7 +205,7 @@ func (s *source) readGroup(ctx context.Context, c redis.Conn, consumer, id strin
 	}
 	reply, err := redis.DoWithTimeout(c, timeout, "XREADGROUP", args...)
 	if err != nil {
-		return 0, fmt.Errorf("xreadgroup: %w", err)
+		return 0, &streamReadError{fmt.Errorf("xreadgroup: %w", err)}
 	}
 	res, err := parseXRead(reply)
 	if err != nil {
@@ -215,7 +232,8 @@ func (s *source) claim(ctx context.Context, c redis.Conn, consumer, stream strin
 	for {
 		reply, err := c.Do("XAUTOCLAIM", stream, s.cfg.Group.Name, consumer, s.cfg.Group.ClaimIdle.Milliseconds(), cursor, "COUNT", s.cfg.MaxBatchSize)
 		if err != nil {
-			return fmt.Errorf("xautoclaim %s: %w", stream, err)
+			// A claimed entry beyond the caps is pending on this consumer now.
+			return &streamReadError{fmt.Errorf("xautoclaim %s: %w", stream, err)}
 		}
 		next, entries, err := parseAutoClaim(reply)
 		if err != nil {

@@ -19,7 +19,9 @@ const faultProtocol = "protocol"
 // redigo, with every reply checked against the caps before redigo reads
 // it: redigo allocates arrays and bulk strings from their declared length.
 // TLS runs here, under the check, so redigo is never told to use TLS.
-func (s *source) dialLimited(ctx context.Context, network, addr string) (net.Conn, error) {
+// A Streams connection passes counted false: its reader counts what ends
+// it beyond the caps, unless an oversized entry explains it (oversized.go).
+func (s *source) dialLimited(ctx context.Context, network, addr string, counted bool) (net.Conn, error) {
 	d := net.Dialer{Timeout: s.cfg.ConnectTimeout}
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
@@ -39,15 +41,19 @@ func (s *source) dialLimited(ctx context.Context, network, addr string) (net.Con
 		}
 		c = tc
 	}
+	var onLimit func(error)
+	if counted {
+		onLimit = func(err error) { s.countLimit(context.WithoutCancel(ctx), err) }
+	}
 	return wirelimit.Wrap(c, wirelimit.NewRESP(wirelimit.RESPLimits{
 		MaxBulkBytes:     s.cfg.MaxBulkBytes,
 		MaxReplyElements: s.cfg.MaxReplyElements,
-	}), func(err error) { s.countLimit(context.WithoutCancel(ctx), err) }), nil
+	}), onLimit), nil
 }
 
 // countLimit counts and logs a connection that ended on a reply beyond the
-// caps; the check calls it. A Streams entry larger than max_bulk_bytes
-// fails every XREAD that reaches it: the log names the option to raise.
+// caps; the check calls it, or a Streams reader (limitState). The log names
+// the options to raise.
 func (s *source) countLimit(ctx context.Context, err error) {
 	s.set.Telemetry.Fault(ctx, System, faultProtocol)
 	s.log.Error("Redis reply beyond the configured caps; reconnecting (raise max_bulk_bytes or max_reply_elements if the server is trusted)",

@@ -28,6 +28,7 @@ const (
 	faultEnvelope  = "envelope"  // a FastStream envelope that could not be read in full
 	faultTimestamp = "timestamp" // a stream entry ID without a millisecond time
 	faultFields    = "fields"    // stream entry fields that are not name/value pairs of strings
+	// faultOversized (oversized.go): a stream entry beyond the caps even alone
 )
 
 // headers is what the source reads of a message's headers.
@@ -117,6 +118,17 @@ func fromStream(db int, stream string, e *entry) (message.Message, []fault) {
 		h = fieldHeaders(e.Fields)
 		for _, f := range e.Fields {
 			size += len(f)
+		}
+	}
+	if o := e.oversized; o != nil {
+		faults = append(faults, fault{faultOversized, o.err})
+		if o.shape.Data < 0 {
+			size = int(o.shape.Total) // the size fromStream gives an entry without an envelope
+		} else {
+			// The body inside the unread envelope is not known: its length
+			// bounds it (the headers it also holds are small), where 0 would
+			// tell of an empty message.
+			size = int(o.shape.Data)
 		}
 	}
 	msg := base(h, size)

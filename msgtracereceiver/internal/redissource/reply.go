@@ -21,6 +21,9 @@ type entry struct {
 	// fault tells that some fields were not name/value pairs of strings;
 	// Fields holds the pairs that were.
 	fault error
+	// oversized, when set, tells that the entry was not read: it does not
+	// fit the caps even alone, and only its shape is known.
+	oversized *oversize
 }
 
 // parseXRead reads an XREAD reply (RESP2): nil when BLOCK ended without

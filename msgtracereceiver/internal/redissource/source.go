@@ -112,7 +112,9 @@ func (s *source) Shutdown(ctx context.Context) error {
 // dial opens one connection, authenticated, named and on the configured
 // database, within connect_timeout. Its reads and writes do not watch ctx:
 // the caller closes it when ctx ends (see closeOnDone).
-func (s *source) dial(ctx context.Context) (redis.Conn, error) {
+// A connection whose reader counts its limit errors itself passes counted
+// false (see dialLimited).
+func (s *source) dial(ctx context.Context, counted bool) (redis.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	defer cancel()
 	opts := []redis.DialOption{
@@ -123,7 +125,9 @@ func (s *source) dial(ctx context.Context) (redis.Conn, error) {
 		redis.DialPassword(string(s.cfg.Password)),
 		redis.DialDatabase(s.cfg.DB),
 		redis.DialClientName(s.clientName),
-		redis.DialContextFunc(s.dialLimited), // caps replies; runs TLS itself
+		redis.DialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return s.dialLimited(ctx, network, addr, counted) // caps replies; runs TLS itself
+		}),
 	}
 	c, err := redis.DialContext(ctx, "tcp", s.cfg.Endpoint, opts...)
 	if err != nil {
@@ -182,7 +186,7 @@ func (s *source) runPubSub(ctx context.Context, host component.Host) {
 // the server confirmed every channel and pattern, and receives into in
 // until the connection fails or ctx ends.
 func (s *source) pubSub(ctx context.Context, in chan<- message.Message, subscribed func()) error {
-	c, err := s.dial(ctx)
+	c, err := s.dial(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -314,8 +318,9 @@ func (s *source) report(ctx context.Context, m message.Message, faults []fault) 
 func (s *source) runStreams(ctx context.Context, host component.Host) {
 	b := s.cfg.Reconnect.NewBackOff()
 	last := make(map[string]string, len(s.cfg.Streams))
+	var limit limitState
 	for ctx.Err() == nil {
-		err := s.streams(ctx, last, func() {
+		err := s.streams(ctx, last, &limit, func() {
 			b.Reset()
 			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
 			s.log.Info("Redis Streams tap reading", zap.String("endpoint", s.cfg.Endpoint), zap.Any("after", last))
@@ -333,9 +338,15 @@ func (s *source) runStreams(ctx context.Context, host component.Host) {
 }
 
 // streams runs one connection: it resolves the start IDs, calls reading,
-// and reads until the connection fails or ctx ends.
-func (s *source) streams(ctx context.Context, last map[string]string, reading func()) error {
-	c, err := s.dial(ctx)
+// reads carefully if the last connection's read ended beyond the caps, and
+// reads until the connection fails or ctx ends.
+func (s *source) streams(ctx context.Context, last map[string]string, limit *limitState, reading func()) (err error) {
+	defer func() {
+		if ctx.Err() == nil {
+			s.ended(context.WithoutCancel(ctx), limit, err, isStreamRead(err))
+		}
+	}()
+	c, err := s.dial(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -345,8 +356,28 @@ func (s *source) streams(ctx context.Context, last map[string]string, reading fu
 		return err
 	}
 	reading()
+	if limit.err != nil {
+		found, err := s.readCarefully(ctx, c, last)
+		if found {
+			limit.err = nil // an oversized entry, counted as such, explains it
+		}
+		if err != nil {
+			return err
+		}
+		limit.flush(ctx, s)
+	}
 	return s.readStreams(ctx, c, last)
 }
+
+// lastIDScript returns a stream's last generated ID alone: XINFO STREAM
+// sends its first and last entries too, which may be beyond the caps.
+var lastIDScript = redis.NewScript(1, `
+local t = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #t, 2 do
+  if t[i] == 'last-generated-id' then return t[i + 1] end
+end
+return false
+`)
 
 // resolveStarts turns start IDs into entry IDs once: "$" becomes the
 // stream's last generated ID, so entries added while the tap reconnects
@@ -358,7 +389,21 @@ func (s *source) resolveStarts(c redis.Conn, last map[string]string) error {
 		}
 		switch st.StartID {
 		case "", StartNew:
-			reply, err := c.Do("XINFO", "STREAM", st.Name)
+			reply, err := lastIDScript.Do(c, st.Name)
+			if err == nil {
+				var id string
+				if id, err = redis.String(reply, nil); err == nil {
+					last[st.Name] = id
+					continue
+				}
+				return fmt.Errorf("last ID of %s: reply is %s", st.Name, kindOf(reply))
+			}
+			var serr redis.Error
+			if errors.As(err, &serr) && !strings.Contains(serr.Error(), "no such key") {
+				// Scripting refused: XINFO STREAM, which fails beyond the caps
+				// if the stream's first or last entry is oversized.
+				reply, err = c.Do("XINFO", "STREAM", st.Name)
+			}
 			if err == nil {
 				var id string
 				if id, err = lastGeneratedID(reply); err == nil {
@@ -392,7 +437,7 @@ func (s *source) readStreams(ctx context.Context, c redis.Conn, last map[string]
 		}
 		reply, err := redis.DoWithTimeout(c, s.cfg.Block+s.ioTimeout, "XREAD", args...)
 		if err != nil {
-			return fmt.Errorf("xread: %w", err)
+			return &streamReadError{fmt.Errorf("xread: %w", err)}
 		}
 		res, err := parseXRead(reply) // nil: nothing new within block
 		if err != nil {
