@@ -32,30 +32,8 @@ func TestConsumersRabbitMQDeliveriesSettle(t *testing.T) {
 	app, err := appCh.Consume(billing, "", false, false, false, false, nil)
 	require.NoError(t, err)
 
-	cfg := NewDefaultConfig()
-	cfg.Firehose.Events = []string{EventDeliver}
-	cfg.Firehose.Queues = []string{billing, idle}
-	cfg.Consumers.Enabled = true
-	cfg.Consumers.PollInterval = 50 * time.Millisecond
-	require.NoError(t, cfg.Validate())
-	require.NoError(t, cfg.Consumers.Validate())
-	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
-	src, err := New(cfg, d.Settings(t, rec))
-	require.NoError(t, err)
-	sourcetest.Start(t, src, rec)
-	defer sourcetest.Shutdown(t, src)
-
-	ack := func(want string) amqp.Delivery {
-		t.Helper()
-		select {
-		case m := <-app:
-			require.Equal(t, want, m.MessageId)
-			return m
-		case <-time.After(sourcetest.WaitLimit):
-			t.Fatalf("the application never got %s", want)
-		}
-		return amqp.Delivery{}
-	}
+	d, rec := startDeliveriesTap(t, billing, idle)
+	ack := func(want string) amqp.Delivery { return nextDelivery(t, app, want) }
 	// Probes reach the tap once it is bound; the application acks them.
 	rec.WaitTapping(t, "probe", func(id string) {
 		p.publish(t, "", billing, amqp.Publishing{MessageId: id})
@@ -81,7 +59,7 @@ func TestConsumersRabbitMQDeliveriesSettle(t *testing.T) {
 
 	delivered := len(rec.Messages()) // probes included: every deliver event the tap saw
 	spans := d.WaitSettles(t, billing, delivered)
-	time.Sleep(4 * cfg.Consumers.PollInterval) // a late extra span would show now
+	time.Sleep(4 * deliveriesPoll) // a late extra span would show now
 	spans = d.SettleSpans(billing)
 	assert.Len(t, spans, delivered, "one settle span per message delivered")
 	byID := map[string]int{}
@@ -140,29 +118,8 @@ func testRequeuedOnce(t *testing.T, queueArgs amqp.Table) {
 	app, err := appCh.Consume(queue, "", false, false, false, false, nil)
 	require.NoError(t, err)
 
-	cfg := NewDefaultConfig()
-	cfg.Firehose.Events = []string{EventDeliver}
-	cfg.Firehose.Queues = []string{queue}
-	cfg.Consumers.Enabled = true
-	cfg.Consumers.PollInterval = 50 * time.Millisecond
-	require.NoError(t, cfg.Validate())
-	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
-	src, err := New(cfg, d.Settings(t, rec))
-	require.NoError(t, err)
-	sourcetest.Start(t, src, rec)
-	defer sourcetest.Shutdown(t, src)
-
-	next := func(want string) amqp.Delivery {
-		t.Helper()
-		select {
-		case m := <-app:
-			require.Equal(t, want, m.MessageId)
-			return m
-		case <-time.After(sourcetest.WaitLimit):
-			t.Fatalf("the application never got %s", want)
-		}
-		return amqp.Delivery{}
-	}
+	d, rec := startDeliveriesTap(t, queue)
+	next := func(want string) amqp.Delivery { return nextDelivery(t, app, want) }
 	rec.WaitTapping(t, "probe", func(id string) {
 		p.publish(t, "", queue, amqp.Publishing{MessageId: id})
 		require.NoError(t, next(id).Ack(false))
@@ -186,7 +143,7 @@ func testRequeuedOnce(t *testing.T, queueArgs amqp.Table) {
 	}
 	require.Equal(t, 2, events["nacked"], "the tap saw the delivery and the redelivery: %v", events)
 	d.WaitSettles(t, queue, len(events))
-	time.Sleep(4 * cfg.Consumers.PollInterval) // a late extra span would show now
+	time.Sleep(4 * deliveriesPoll) // a late extra span would show now
 	spans := d.SettleSpans(queue)
 	assert.Len(t, spans, len(events), "one settle span per message, not per delivery")
 	byID := map[string]int{}
@@ -198,4 +155,39 @@ func testRequeuedOnce(t *testing.T, queueArgs amqp.Table) {
 	}
 	h := d.WaitPoint(t, consumers.MetricTimeInQueue, queue, func(p sourcetest.Point) bool { return p.Count >= uint64(len(events)) })
 	assert.Equal(t, uint64(len(events)), h.Count, "time in queue counts each message once")
+}
+
+// deliveriesPoll is the flush interval of the taps of these tests.
+const deliveriesPoll = 50 * time.Millisecond
+
+// startDeliveriesTap starts a firehose tap of the deliver events of queues
+// with consumers enabled, stopped when the test ends.
+func startDeliveriesTap(t *testing.T, queues ...string) (*sourcetest.Derived, *sourcetest.Recorder) {
+	t.Helper()
+	cfg := NewDefaultConfig()
+	cfg.Firehose.Events = []string{EventDeliver}
+	cfg.Firehose.Queues = queues
+	cfg.Consumers.Enabled = true
+	cfg.Consumers.PollInterval = deliveriesPoll
+	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Consumers.Validate())
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	src, err := New(cfg, d.Settings(t, rec))
+	require.NoError(t, err)
+	sourcetest.Start(t, src, rec)
+	t.Cleanup(func() { sourcetest.Shutdown(t, src) })
+	return d, rec
+}
+
+// nextDelivery is the application's next delivery, which must be want.
+func nextDelivery(t *testing.T, app <-chan amqp.Delivery, want string) amqp.Delivery {
+	t.Helper()
+	select {
+	case m := <-app:
+		require.Equal(t, want, m.MessageId)
+		return m
+	case <-time.After(sourcetest.WaitLimit):
+		t.Fatalf("the application never got %s", want)
+	}
+	return amqp.Delivery{}
 }
