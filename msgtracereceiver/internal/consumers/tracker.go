@@ -407,6 +407,27 @@ func (t *Tracker) Forget(group string) {
 	}
 }
 
+// ForgetOn drops group from dest/part alone, for a group that no longer
+// settles there though it lives on elsewhere (a consumer whose filter left
+// the subject, or one of the same name on another stream): it holds no
+// message of that partition and has no series there. A later Frontier
+// starts it again from a baseline.
+func (t *Tracker) ForgetOn(group, dest, part string) {
+	t.mu.RLock()
+	lp := t.parts[partKey{dest, part}]
+	t.mu.RUnlock()
+	if lp == nil {
+		return
+	}
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if g, ok := lp.p.groups[group]; ok {
+		t.bytes.Add(-int64(len(g.early)) * earlyBytes)
+		delete(lp.p.groups, group)
+		t.trim(&lp.p)
+	}
+}
+
 // TrackedBytes is what the index holds now, counted against max_tracked_bytes.
 func (t *Tracker) TrackedBytes() int64 { return t.bytes.Load() }
 

@@ -493,3 +493,62 @@ func histSum(t *testing.T, s sinks, group string) float64 {
 	t.Fatalf("no time_in_queue point for %s", group)
 	return 0
 }
+
+// hasPoint reports whether the last Flush has a lag point for group on dest.
+func hasPoint(s sinks, group, dest string) bool {
+	all := s.metrics.AllMetrics()
+	m := all[len(all)-1].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := 0; i < m.Len(); i++ {
+		if m.At(i).Name() != MetricLagMessages {
+			continue
+		}
+		dps := m.At(i).Gauge().DataPoints()
+		for j := 0; j < dps.Len(); j++ {
+			g, _ := dps.At(j).Attributes().Get("messaging.consumer.group.name")
+			d, _ := dps.At(j).Attributes().Get("messaging.destination.name")
+			if g.Str() == group && d.Str() == dest {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ForgetOn drops a group from one partition only: it no longer pins that
+// partition's messages nor has series there, and keeps the others.
+func TestForgetOnDropsOnePartition(t *testing.T) {
+	tr, s := newTestTracker(t, nil)
+	for _, dest := range []string{"eu", "us"} {
+		for i := range 4 {
+			tr.Observe(message.Message{Destination: dest, Identity: dest + strconv.Itoa(i),
+				Timestamp: t0.Add(time.Duration(i) * time.Second), Observed: t0.Add(5 * time.Second)}, Position{Hi: uint64(i)})
+		}
+	}
+	for _, g := range []string{"narrowed", "all"} {
+		tr.Frontier(g, "eu", "", Position{}, t0.Add(5*time.Second))
+		tr.Frontier(g, "us", "", Position{}, t0.Add(5*time.Second))
+	}
+	tr.Frontier("narrowed", "eu", "", Position{Hi: 1}, t0.Add(6*time.Second))
+	tr.SettledAt("narrowed", "us", "", Position{Hi: 2}, t0.Add(6*time.Second)) // an early settle held there
+	if got := tr.TrackedBytes(); got != 8*entryBytes+earlyBytes {
+		t.Fatalf("tracked bytes = %d, want %d", got, 8*entryBytes+earlyBytes)
+	}
+
+	tr.ForgetOn("narrowed", "us", "")
+	tr.ForgetOn("narrowed", "nowhere", "") // a partition never observed: nothing to do
+	at := t0.Add(7 * time.Second)
+	tr.Frontier("all", "us", "", Position{Hi: 4}, at)
+	tr.Frontier("all", "eu", "", Position{Hi: 4}, at)
+	tr.Frontier("narrowed", "eu", "", Position{Hi: 1}, at)
+	tr.Flush(context.Background(), at)
+	// us: every entry settled by the only group left; eu: narrowed still holds 1..3.
+	if got := tr.TrackedBytes(); got != 3*entryBytes {
+		t.Fatalf("tracked bytes = %d, want %d (eu offsets 1..3 only)", got, 3*entryBytes)
+	}
+	if hasPoint(s, "narrowed", "us") {
+		t.Fatal("the forgotten group still has a lag series on us")
+	}
+	if !hasPoint(s, "narrowed", "eu") || !hasPoint(s, "all", "us") {
+		t.Fatal("ForgetOn dropped more than the group's series on us")
+	}
+}

@@ -490,3 +490,87 @@ func TestConsumersJetStreamBadReplies(t *testing.T) {
 	assert.Equal(t, 1, logs.FilterMessage("NATS consumers: watching consumers").Len(),
 		"billing was watched once and never taken for deleted")
 }
+
+// inLastBatch reports whether the last metrics sent have a point of metric
+// for group on dest.
+func inLastBatch(d *sourcetest.Derived, metric, group, dest string) bool {
+	all := d.Metrics.AllMetrics()
+	if len(all) == 0 {
+		return false
+	}
+	found := false
+	forPoints(all[len(all)-1], metric, func(attrs pcommon.Map, _ sourcetest.Point) {
+		g, _ := attrs.Get("messaging.consumer.group.name")
+		dst, _ := attrs.Get("messaging.destination.name")
+		found = found || (g.Str() == group && dst.Str() == dest)
+	})
+	return found
+}
+
+// A consumer whose filter narrows away from a subject is dropped there: it
+// no longer pins that subject's messages in the index, and its series there
+// ends.
+func TestConsumersJetStreamFilterNarrows(t *testing.T) {
+	requireServer(t)
+	js := jsClient(t)
+	st, subjects := newStream(t, js, "eu", "us")
+	eu, us := subjects[0], subjects[1]
+	stream := st.CachedInfo().Config.Name
+	_ = appConsumer(t, st, "narrow", jetstream.AckExplicitPolicy, strings.ToLower(stream)+".*")
+	all := appConsumer(t, st, "all", jetstream.AckExplicitPolicy, "")
+	cfg := watchConfig(stream)
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	s, w, _ := driveWatcher(t, cfg, d, rec)
+	ctx := context.Background()
+
+	rec.WaitIDs(t, publish(t, js, eu, "eu-1", "eu-2")...)
+	rec.WaitIDs(t, publish(t, js, us, "us-1", "us-2")...)
+	w.poll(ctx) // baselines of both on both subjects
+	require.True(t, inLastBatch(d, consumers.MetricLagMessages, "narrow", us))
+	four := s.tracker.TrackedBytes()
+	require.Positive(t, four)
+	ack(t, fetch(t, all, 4)...)
+	// narrow acknowledges nothing, and now covers eu only.
+	_, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: "narrow", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: eu, AckWait: time.Minute,
+	})
+	require.NoError(t, err)
+	w.poll(ctx)
+
+	assert.Equal(t, four/2, s.tracker.TrackedBytes(), "only eu's messages are pinned, by narrow")
+	assert.False(t, inLastBatch(d, consumers.MetricLagMessages, "narrow", us), "narrow's series on us ended")
+	assert.True(t, inLastBatch(d, consumers.MetricLagMessages, "narrow", eu))
+	assert.True(t, inLastBatch(d, consumers.MetricLagMessages, "all", us))
+}
+
+// A consumer deleted on one stream while one of the same name lives on
+// another is dropped from the first stream's subjects only.
+func TestConsumersJetStreamSameNameOnTwoStreams(t *testing.T) {
+	requireServer(t)
+	js := jsClient(t)
+	a, aSubjects := newStream(t, js, "created")
+	b, bSubjects := newStream(t, js, "created")
+	aName, bName := a.CachedInfo().Config.Name, b.CachedInfo().Config.Name
+	_ = appConsumer(t, a, "billing", jetstream.AckExplicitPolicy, "")
+	_ = appConsumer(t, b, "billing", jetstream.AckExplicitPolicy, "")
+	other := appConsumer(t, a, "other", jetstream.AckExplicitPolicy, "")
+	cfg := watchConfig(aName)
+	cfg.JetStream.Streams = []StreamConfig{{Name: aName, DeliverPolicy: DeliverAll}, {Name: bName, DeliverPolicy: DeliverAll}}
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	s, w, _ := driveWatcher(t, cfg, d, rec)
+	ctx := context.Background()
+
+	rec.WaitIDs(t, publish(t, js, aSubjects[0], "a-1", "a-2")...)
+	w.poll(ctx)
+	require.True(t, inLastBatch(d, consumers.MetricLagMessages, "billing", aSubjects[0]))
+	ack(t, fetch(t, other, 2)...)
+	require.NoError(t, a.DeleteConsumer(ctx, "billing"))
+	w.poll(ctx)
+
+	assert.Zero(t, s.tracker.TrackedBytes(), "the deleted billing pins nothing of stream A")
+	assert.False(t, inLastBatch(d, consumers.MetricLagMessages, "billing", aSubjects[0]), "its series on A ended")
+	assert.True(t, inLastBatch(d, consumers.MetricLagMessages, "billing", bSubjects[0]), "billing of B is still watched")
+	assert.Len(t, d.SettleSpans("other"), 2)
+}

@@ -96,8 +96,10 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 			}
 		}
 	}
-	// The tracker knows groups by name alone: a name is forgotten once no
-	// tapped stream has a watched consumer of that name.
+	// The tracker knows groups by name: a name is forgotten once no tapped
+	// stream has a watched consumer of that name; while one lives on in
+	// another stream, the gone one is dropped from its own subjects only
+	// (a subject is tracked in one stream).
 	names := make(map[string]struct{}, len(seen))
 	for k := range seen {
 		names[k.name] = struct{}{}
@@ -111,6 +113,10 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 		c.stopAdvisories()
 		if _, ok := names[k.name]; !ok {
 			tr.Forget(k.name)
+			continue
+		}
+		for subj := range c.subjects {
+			tr.ForgetOn(k.name, subj, "")
 		}
 	}
 	if changed {
@@ -173,6 +179,13 @@ func (w *consumerWatcher) pollStream(ctx context.Context, st StreamConfig, seen 
 		seen[k] = c
 		w.syncAdvisories(k, c, &info.Config)
 		filters := filtersOf(&info.Config)
+		for subj := range c.subjects {
+			if len(filters) > 0 && !matchesAny(filters, subj) {
+				// Its filter left the subject: it settles nothing there now.
+				delete(c.subjects, subj)
+				s.tracker.ForgetOn(info.Name, subj, "")
+			}
+		}
 		for _, subj := range subjects {
 			if len(filters) > 0 && !matchesAny(filters, subj) {
 				continue
