@@ -169,3 +169,35 @@ func TestConsumersJetStreamAckAdvisories(t *testing.T) {
 	w.close()
 	assert.False(t, sub.IsValid(), "closing the watcher ends its subscriptions")
 }
+
+// A shutdown in the middle of a poll leaves no advisory subscription that
+// poll opened: closing the watcher ends it.
+func TestConsumersJetStreamShutdownMidPoll(t *testing.T) {
+	requireServer(t)
+	js := jsClient(t)
+	first, _ := newStream(t, js, "created")
+	second, _ := newStream(t, js, "created")
+	_ = sampledConsumer(t, first, "billing", "100%")
+	firstName := first.CachedInfo().Config.Name
+	cfg := watchConfig(firstName)
+	cfg.JetStream.Streams = []StreamConfig{{Name: firstName, DeliverPolicy: DeliverAll},
+		{Name: second.CachedInfo().Config.Name, DeliverPolicy: DeliverAll}}
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	_, w, _ := driveWatcher(t, cfg, d, rec)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var sub *nats.Subscription
+	subscribe := w.subscribe
+	w.subscribe = func(subject string, cb nats.MsgHandler) (*nats.Subscription, error) {
+		var err error
+		sub, err = subscribe(subject, cb)
+		cancel() // the collector shuts down while the poll goes on to the second stream
+		return sub, err
+	}
+	w.poll(ctx)
+	require.NotNil(t, sub, "billing's advisories were subscribed")
+	require.True(t, sub.IsValid())
+	w.close()
+	assert.False(t, sub.IsValid(), "closing the watcher ends the subscription of the interrupted poll")
+}

@@ -28,7 +28,8 @@ func (s *source) watchConsumers(ctx context.Context, js jetstream.JetStream) {
 }
 
 func newConsumerWatcher(ctx context.Context, s *source, js jetstream.JetStream) *consumerWatcher {
-	return &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{}}
+	return &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{},
+		subscribe: js.Conn().Subscribe}
 }
 
 // close ends the ack advisory subscriptions.
@@ -68,6 +69,9 @@ type consumerWatcher struct {
 	// known are the consumers watched at the last poll, so that one gone is
 	// forgotten (it would pin messages in the index).
 	known map[consumerKey]*watchedConsumer
+	// subscribe subscribes to one consumer's ack advisories (the client's
+	// Subscribe; tests wrap it).
+	subscribe func(subject string, cb nats.MsgHandler) (*nats.Subscription, error)
 }
 
 func (w *consumerWatcher) poll(ctx context.Context) {
@@ -83,6 +87,10 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 			continue
 		}
 		if ctx.Err() != nil {
+			// Shutting down: what this poll subscribed is close()'s to end.
+			for k, c := range seen {
+				w.known[k] = c
+			}
 			return
 		}
 		if badReply(err) {
@@ -213,7 +221,7 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 	case !want:
 		c.stopAdvisories()
 	case c.acks == nil:
-		sub, err := w.js.Conn().Subscribe(ackAdvisoryPrefix+k.stream+"."+k.name, w.onAckAdvisory(k))
+		sub, err := w.subscribe(ackAdvisoryPrefix+k.stream+"."+k.name, w.onAckAdvisory(k))
 		if err != nil {
 			// Tried again at the next poll; meanwhile the floor dates all.
 			w.src.log.Debug("NATS consumers: subscribing to ack advisories", zap.String("stream", k.stream),
