@@ -444,15 +444,18 @@ func TestConsumersJetStreamBadReplies(t *testing.T) {
 		list(billing, `{"stream_name":"ORDERS","name":"x","config":{"ack_policy":"bogus"}}`),
 		list(billing, `{"stream_name":"ORDERS","config":{"ack_policy":"explicit"}}`),
 		list(billing, `{"stream_name":"OTHER","name":"y","config":{"ack_policy":"explicit"}}`),
+		list(billing, `{"stream_name":"ORDERS","name":"z","config":{"ack_policy":"explicit"},"ack_floor":{"stream_seq":18446744073709551615}}`),
+		list(billing, `{"stream_name":"ORDERS","name":"v","config":{"ack_policy":"none"},"delivered":{"stream_seq":4}}`),
 	}
 	// One fault per reply but the first: not json, an unknown ack policy
-	// (the whole page is unreadable), no name, another stream.
-	const faultsPerRound = 4
+	// (the whole page is unreadable), no name, another stream, a floor that
+	// would wrap, one beyond the stream's last sequence (3).
+	const faultsPerRound = 6
 	var lists atomic.Int64
 	sub, err := nc.Subscribe(api+">", func(m *nats.Msg) {
 		switch m.Subject {
 		case api + "STREAM.INFO." + stream:
-			_ = m.Respond([]byte(`{"config":{"name":"ORDERS","subjects":["orders.created"]}}`))
+			_ = m.Respond([]byte(`{"config":{"name":"ORDERS","subjects":["orders.created"]},"state":{"last_seq":3}}`))
 		case api + "CONSUMER.LIST." + stream:
 			_ = m.Respond([]byte(replies[int(lists.Add(1)-1)%len(replies)]))
 		default: // the tap's ordered consumer: refused
@@ -486,7 +489,7 @@ func TestConsumersJetStreamBadReplies(t *testing.T) {
 	assert.GreaterOrEqual(t, faults, 2*faultsPerRound, "every unreadable reply counts a fault")
 	assert.NotZero(t, logs.FilterLevelExact(zap.DebugLevel).FilterMessageSnippet("NATS consumers:").Len(), "and is logged at debug")
 	groups := metricGroups(d)
-	assert.False(t, groups["x"] || groups["y"], "consumers of unusable infos are not watched")
+	assert.False(t, groups["x"] || groups["y"] || groups["z"] || groups["v"], "consumers of unusable infos are not watched")
 	assert.Equal(t, 1, logs.FilterMessage("NATS consumers: watching consumers").Len(),
 		"billing was watched once and never taken for deleted")
 }

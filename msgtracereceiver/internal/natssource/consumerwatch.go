@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -169,8 +170,18 @@ func (w *consumerWatcher) pollStream(ctx context.Context, st StreamConfig, seen 
 	}
 	at := time.Now()
 	subjects := s.subjects.of(st.Name)
+	lastSeq, refreshed := stream.CachedInfo().State.LastSeq, false
 	for _, info := range infos {
-		settledBefore, err := frontierOf(st.Name, info)
+		settledBefore, err := frontierOf(st.Name, info, lastSeq)
+		if errors.Is(err, errAheadOfStream) && !refreshed {
+			// Messages stored between STREAM.INFO and the list: ask again,
+			// once per poll.
+			refreshed = true
+			if si, ierr := stream.Info(ctx); ierr == nil {
+				lastSeq = si.State.LastSeq
+				settledBefore, err = frontierOf(st.Name, info, lastSeq)
+			}
+		}
 		if err != nil {
 			s.set.Telemetry.Fault(ctx, System, faultConsumerInfo)
 			s.log.Debug("NATS consumers: unusable consumer info", zap.String("stream", st.Name), zap.Error(err))
@@ -261,12 +272,16 @@ func (w *consumerWatcher) onAckAdvisory(k consumerKey) nats.MsgHandler {
 	}
 }
 
+// errAheadOfStream is a consumer's floor beyond the stream's last sequence.
+var errAheadOfStream = errors.New("ahead of the stream's last sequence")
+
 // frontierOf is the first stream sequence a consumer has not settled: the
 // one after its ack floor, or, with ack policy none (no acks to see), after
 // the last message delivered. Stream sequences are dense, so that is
 // floor+1 (Position.Next would give {floor, 1}, a position between two
-// messages, which the index reads as a gap to interpolate).
-func frontierOf(stream string, info *jetstream.ConsumerInfo) (consumers.Position, error) {
+// messages, which the index reads as a gap to interpolate). A floor beyond
+// lastSeq, the stream's last sequence, makes no sense.
+func frontierOf(stream string, info *jetstream.ConsumerInfo, lastSeq uint64) (consumers.Position, error) {
 	switch {
 	case info == nil || info.Name == "":
 		return consumers.Position{}, errors.New("consumer without a name")
@@ -276,6 +291,10 @@ func frontierOf(stream string, info *jetstream.ConsumerInfo) (consumers.Position
 	last := info.AckFloor.Stream
 	if info.Config.AckPolicy == jetstream.AckNonePolicy {
 		last = info.Delivered.Stream
+	}
+	if last > lastSeq || last == math.MaxUint64 {
+		// last+1 would wrap.
+		return consumers.Position{}, fmt.Errorf("consumer %q: floor %d: %w %d", info.Name, last, errAheadOfStream, lastSeq)
 	}
 	return consumers.Position{Hi: last + 1}, nil
 }
