@@ -344,10 +344,11 @@ func (t *Tracker) Settled(group string, m message.Message, at time.Time) {
 // SettledAt records that group settled the message of dest/part at pos at
 // time at, for a group that settles through Frontier but whose broker also
 // dates some of its settles one by one (JetStream ack advisories of a
-// consumer with sample_freq). That message's settle span ends at at and its
-// time in queue is at minus its creation; when the frontier passes it
-// later, it is not settled again, and the other messages it passes keep the
-// poll's time. In commit spans mode the poll's commit span still links it.
+// consumer with sample_freq). That message's settle span ends at at (or at
+// its creation, if at is earlier) and its time in queue is the difference;
+// when the frontier passes it later, it is not settled again, and the other
+// messages it passes keep the poll's time. In commit spans mode the poll's
+// commit span still links it.
 //
 // It reports whether the settle was used. It is not when the message is
 // not in the index (not observed yet, evicted by max_tracked_bytes, or
@@ -383,7 +384,9 @@ func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time
 		return false
 	}
 	t.bytes.Add(earlyBytes)
-	now := at.UnixNano()
+	// Not before the message was created: a settle span ends after it
+	// starts, whatever the broker's clock says.
+	now := max(at.UnixNano(), live[i].created)
 	g.hist.record(seconds(now - live[i].created))
 	if t.cfg.Spans == SpansSettle {
 		t.appendSettleSpans(p, group, live[i:i+1], now)

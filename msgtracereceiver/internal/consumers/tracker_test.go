@@ -552,3 +552,25 @@ func TestForgetOnDropsOnePartition(t *testing.T) {
 		t.Fatal("ForgetOn dropped more than the group's series on us")
 	}
 }
+
+// A settle dated before its message's creation (a skewed broker clock)
+// ends when the message was created, and waited nothing.
+func TestSettledAtNotBeforeCreation(t *testing.T) {
+	tr, s := newTestTracker(t, nil)
+	observeN(tr, 0, 3)
+	tr.Frontier("app", "orders", "0", Position{Hi: 0}, t0.Add(3*time.Second))
+	tr.SettledAt("app", "orders", "0", Position{Hi: 2}, t0) // offset 2 was created at t0+2s
+	tr.Flush(context.Background(), t0.Add(3*time.Second))
+	spans := settleSpans(s.traces.AllTraces(), "app")
+	if len(spans) != 1 {
+		t.Fatalf("settle spans = %d, want 1", len(spans))
+	}
+	for _, sp := range spans {
+		if want := t0.Add(2 * time.Second); !sp.EndTimestamp().AsTime().Equal(want) || !sp.StartTimestamp().AsTime().Equal(want) {
+			t.Fatalf("span %v..%v, want both at the creation %v", sp.StartTimestamp().AsTime(), sp.EndTimestamp().AsTime(), want)
+		}
+	}
+	if sum := histSum(t, s, "app"); sum != 0 {
+		t.Fatalf("time_in_queue sum = %v, want 0", sum)
+	}
+}

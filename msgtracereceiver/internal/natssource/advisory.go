@@ -31,8 +31,14 @@ type ackAdvisory struct {
 	Timestamp time.Time `json:"timestamp"`
 }
 
-// parseAckAdvisory reads one ack advisory off the wire.
-func parseAckAdvisory(data []byte) (ackAdvisory, error) {
+// maxAdvisorySkew is how far ahead of the collector's clock an advisory's
+// timestamp may be. Anyone in the account can publish on the subject, and
+// a time beyond what a server's clock skew explains would date the settle
+// in the future (or, after 2262, wrap).
+const maxAdvisorySkew = time.Minute
+
+// parseAckAdvisory reads one ack advisory off the wire, received at now.
+func parseAckAdvisory(data []byte, now time.Time) (ackAdvisory, error) {
 	var a ackAdvisory
 	if err := json.Unmarshal(data, &a); err != nil {
 		return ackAdvisory{}, fmt.Errorf("ack advisory: %w", err)
@@ -46,6 +52,8 @@ func parseAckAdvisory(data []byte) (ackAdvisory, error) {
 		return ackAdvisory{}, errors.New("ack advisory without a stream sequence")
 	case a.Timestamp.IsZero() || a.Timestamp.Unix() <= 0:
 		return ackAdvisory{}, errors.New("ack advisory without a timestamp")
+	case a.Timestamp.After(now.Add(maxAdvisorySkew)):
+		return ackAdvisory{}, fmt.Errorf("ack advisory dated %v, ahead of the collector's clock", a.Timestamp)
 	}
 	return a, nil
 }

@@ -15,7 +15,8 @@ const wireAckAdvisory = `{"type":"io.nats.jetstream.metric.v1.consumer_ack","id"
 	`"stream_seq":7,"ack_time":226727,"deliveries":1}`
 
 func TestParseAckAdvisory(t *testing.T) {
-	a, err := parseAckAdvisory([]byte(wireAckAdvisory))
+	now := time.Date(2026, 12, 3, 6, 28, 34, 0, time.UTC)
+	a, err := parseAckAdvisory([]byte(wireAckAdvisory), now)
 	require.NoError(t, err)
 	assert.Equal(t, "ORDERS", a.Stream)
 	assert.Equal(t, "w", a.Consumer)
@@ -32,10 +33,15 @@ func TestParseAckAdvisory(t *testing.T) {
 		"bad timestamp":   `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"yesterday"}`,
 		"epoch timestamp": `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"1970-01-01T00:00:00Z"}`,
 		"negative seq":    `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":-1,"timestamp":"2026-12-03T06:28:33Z"}`,
+		"in the future":   `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"2026-12-03T06:29:35Z"}`,
+		"after 2262":      `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"2300-01-01T00:00:00Z"}`,
 	} {
-		_, err := parseAckAdvisory([]byte(data))
+		_, err := parseAckAdvisory([]byte(data), now)
 		assert.Error(t, err, name)
 	}
+	// A server clock a little ahead of the collector's is no fault.
+	_, err = parseAckAdvisory([]byte(`{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"2026-12-03T06:29:30Z"}`), now)
+	assert.NoError(t, err, "within maxAdvisorySkew")
 }
 
 func TestSamplesAcks(t *testing.T) {
@@ -83,8 +89,10 @@ func FuzzParseAckAdvisory(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"stream_seq":1e3}`))
+	f.Add([]byte(`{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"S","consumer":"c","stream_seq":1,"timestamp":"2262-04-12T00:00:00Z"}`))
+	now := time.Date(2026, 12, 3, 6, 28, 34, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := parseAckAdvisory(data)
+		a, err := parseAckAdvisory(data, now)
 		if err != nil {
 			assert.Zero(t, a)
 			return
@@ -94,5 +102,6 @@ func FuzzParseAckAdvisory(f *testing.F) {
 		assert.NotEmpty(t, a.Consumer)
 		assert.NotZero(t, a.StreamSeq)
 		assert.Positive(t, a.Timestamp.Unix())
+		assert.False(t, a.Timestamp.After(now.Add(maxAdvisorySkew)), "not in the future: %v", a.Timestamp)
 	})
 }

@@ -253,7 +253,7 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 func (w *consumerWatcher) onAckAdvisory(k consumerKey) nats.MsgHandler {
 	s := w.src
 	return func(m *nats.Msg) {
-		a, err := parseAckAdvisory(m.Data)
+		a, err := parseAckAdvisory(m.Data, time.Now())
 		if err == nil && (a.Stream != k.stream || a.Consumer != k.name) {
 			err = fmt.Errorf("ack advisory of %s/%s on the subject of %s/%s", a.Stream, a.Consumer, k.stream, k.name)
 		}
