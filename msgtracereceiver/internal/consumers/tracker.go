@@ -261,8 +261,9 @@ func (t *Tracker) settleUpTo(p *partition, group string, g *groupState, now int6
 	first := g.next
 	g.next += uint64(j - i)
 	for k := range settled {
-		// Those SettledAt dated have their time in queue already.
-		if !g.isEarly(first + uint64(k)) {
+		// Those SettledAt dated have their time in queue already (only
+		// JetStream has any: others skip the search).
+		if len(g.early) == 0 || !g.isEarly(first+uint64(k)) {
 			g.hist.record(seconds(now - settled[k].created))
 		}
 	}
@@ -279,6 +280,10 @@ func (t *Tracker) settleUpTo(p *partition, group string, g *groupState, now int6
 // appendSettleRuns adds the settle spans of settled, whose first ordinal
 // is first, but for the messages SettledAt dated: they have theirs.
 func (t *Tracker) appendSettleRuns(p *partition, group string, g *groupState, settled []entry, first uint64, now int64) {
+	if len(g.early) == 0 {
+		t.appendSettleSpans(p, group, settled, now)
+		return
+	}
 	run := 0
 	for k := range settled {
 		if g.isEarly(first + uint64(k)) {
