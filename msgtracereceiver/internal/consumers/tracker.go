@@ -355,38 +355,37 @@ func (t *Tracker) Settled(group string, m message.Message, at time.Time) {
 // messages it passes keep the poll's time. In commit spans mode the poll's
 // commit span still links it.
 //
-// It reports whether the settle was used. It is not when the message is
-// not in the index (not observed yet, evicted by max_tracked_bytes, or
-// settled by every group), when the group has no baseline yet (no
+// It is ignored when the message is not in the index (not observed yet,
+// evicted by max_tracked_bytes, or settled by every group), when the group has no baseline yet (no
 // Frontier) or the message is before it, when the group's frontier passed
 // it already, when it was dated before, and beyond maxEarlySettles dated
 // messages of the group and partition ahead of its frontier: the frontier
 // dates those as without SettledAt.
-func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time) bool {
+func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time) {
 	if !t.matcher.Match(group) {
-		return false
+		return
 	}
 	t.mu.RLock()
 	lp := t.parts[partKey{dest, part}]
 	t.mu.RUnlock()
 	if lp == nil {
-		return false
+		return
 	}
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
 	p := &lp.p
 	g := p.groups[group]
 	if g == nil || !g.seen || g.perMessage || pos.Less(g.baseline) || pos.Less(g.high) {
-		return false
+		return
 	}
 	live := p.live()
 	i := sort.Search(len(live), func(i int) bool { return !live[i].pos.Less(pos) })
 	if i == len(live) || live[i].pos != pos {
-		return false
+		return
 	}
 	ord := p.base + uint64(i)
 	if ord < g.next || !g.addEarly(ord) {
-		return false
+		return
 	}
 	t.bytes.Add(earlyBytes)
 	// Not before the message was created: a settle span ends after it
@@ -396,7 +395,6 @@ func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time
 	if t.cfg.Spans == SpansSettle {
 		t.appendSettleSpans(p, group, live[i:i+1], now)
 	}
-	return true
 }
 
 // Forget drops group from every partition (it no longer exists or is no

@@ -302,6 +302,15 @@ func endsByOffset(t *testing.T, td []ptrace.Traces, group string) map[int64]time
 	return out
 }
 
+// settledAt calls SettledAt and reports whether it was used: a used settle
+// is held as an early settle, counted in the tracked bytes until the
+// frontier passes it.
+func settledAt(tr *Tracker, group, dest, part string, pos Position, at time.Time) bool {
+	before := tr.TrackedBytes()
+	tr.SettledAt(group, dest, part, pos, at)
+	return tr.TrackedBytes() == before+earlyBytes
+}
+
 // A message dated by SettledAt ends its settle span then; the frontier that
 // passes it later settles the others at the poll, and it not again.
 func TestSettledAtDatesExactlyAndOnce(t *testing.T) {
@@ -309,10 +318,10 @@ func TestSettledAtDatesExactlyAndOnce(t *testing.T) {
 	observeN(tr, 0, 6)
 	tr.Frontier("app", "orders", "0", Position{Hi: 0}, t0.Add(6*time.Second)) // baseline
 	acked := t0.Add(7*time.Second + 250*time.Millisecond)
-	if !tr.SettledAt("app", "orders", "0", Position{Hi: 2}, acked) {
+	if !settledAt(tr, "app", "orders", "0", Position{Hi: 2}, acked) {
 		t.Fatal("SettledAt of an indexed message was not used")
 	}
-	if tr.SettledAt("app", "orders", "0", Position{Hi: 2}, acked.Add(time.Second)) {
+	if settledAt(tr, "app", "orders", "0", Position{Hi: 2}, acked.Add(time.Second)) {
 		t.Fatal("a second SettledAt of the same message was used")
 	}
 	if got := tr.TrackedBytes(); got != 6*entryBytes+earlyBytes {
@@ -343,7 +352,7 @@ func TestSettledAtDatesExactlyAndOnce(t *testing.T) {
 	if got := tr.TrackedBytes(); got != 2*entryBytes {
 		t.Fatalf("tracked bytes = %d, want %d (offsets 4 and 5, no early settle)", got, 2*entryBytes)
 	}
-	if tr.SettledAt("app", "orders", "0", Position{Hi: 3}, poll) {
+	if settledAt(tr, "app", "orders", "0", Position{Hi: 3}, poll) {
 		t.Fatal("SettledAt of a message the frontier passed was used")
 	}
 }
@@ -379,24 +388,24 @@ func TestSettledAtAheadOfTheFloor(t *testing.T) {
 func TestSettledAtIgnoresUnknownPositions(t *testing.T) {
 	tr, s := newTestTracker(t, func(c *Config) { c.MaxTrackedBytes = minTrackedBytes })
 	observeN(tr, 0, 10)
-	if tr.SettledAt("app", "orders", "0", Position{Hi: 5}, t0) {
+	if settledAt(tr, "app", "orders", "0", Position{Hi: 5}, t0) {
 		t.Fatal("used before the group's first Frontier")
 	}
 	tr.Frontier("app", "orders", "0", Position{Hi: 3}, t0.Add(10*time.Second))
 	for name, pos := range map[string]Position{"before the baseline": {Hi: 1}, "not observed yet": {Hi: 10}, "between two": {Hi: 4, Lo: 1}} {
-		if tr.SettledAt("app", "orders", "0", pos, t0) {
+		if settledAt(tr, "app", "orders", "0", pos, t0) {
 			t.Errorf("%s: used", name)
 		}
 	}
-	if tr.SettledAt("app", "orders", "1", Position{Hi: 5}, t0) || tr.SettledAt("app", "other", "0", Position{Hi: 5}, t0) {
+	if settledAt(tr, "app", "orders", "1", Position{Hi: 5}, t0) || settledAt(tr, "app", "other", "0", Position{Hi: 5}, t0) {
 		t.Error("used on a partition never observed")
 	}
-	if tr.SettledAt("tap", "orders", "0", Position{Hi: 5}, t0) {
+	if settledAt(tr, "tap", "orders", "0", Position{Hi: 5}, t0) {
 		t.Error("used for the tap's own group")
 	}
 	capEntries := int(minTrackedBytes / entryBytes)
 	observeN(tr, 10, 2*capEntries) // evicts the oldest
-	if tr.SettledAt("app", "orders", "0", Position{Hi: 5}, t0) {
+	if settledAt(tr, "app", "orders", "0", Position{Hi: 5}, t0) {
 		t.Error("used for an evicted message")
 	}
 	tr.Flush(context.Background(), t0)
@@ -415,7 +424,7 @@ func TestSettledAtIsBounded(t *testing.T) {
 	early := t0.Add(time.Duration(n+1) * time.Second)
 	used := 0
 	for i := 1; i <= n; i++ { // offset 0 holds the floor
-		if tr.SettledAt("app", "orders", "0", Position{Hi: uint64(i)}, early) {
+		if settledAt(tr, "app", "orders", "0", Position{Hi: uint64(i)}, early) {
 			used++
 		}
 	}
@@ -446,7 +455,7 @@ func TestSettledAtIsBounded(t *testing.T) {
 	}
 	// Forget releases the early settles a group still holds.
 	observeN(tr, n+1, n+3)
-	if !tr.SettledAt("app", "orders", "0", Position{Hi: uint64(n + 2)}, poll) {
+	if !settledAt(tr, "app", "orders", "0", Position{Hi: uint64(n + 2)}, poll) {
 		t.Fatal("an early settle after the frontier moved was not used")
 	}
 	tr.Forget("app")

@@ -50,7 +50,7 @@ func parseAckAdvisory(data []byte, now time.Time) (ackAdvisory, error) {
 		return ackAdvisory{}, errors.New("ack advisory without a stream or consumer")
 	case a.StreamSeq == 0:
 		return ackAdvisory{}, errors.New("ack advisory without a stream sequence")
-	case a.Timestamp.IsZero() || a.Timestamp.Unix() <= 0:
+	case a.Timestamp.Unix() <= 0: // the zero time too
 		return ackAdvisory{}, errors.New("ack advisory without a timestamp")
 	case a.Timestamp.After(now.Add(maxAdvisorySkew)):
 		return ackAdvisory{}, fmt.Errorf("ack advisory dated %v, ahead of the collector's clock", a.Timestamp)

@@ -241,9 +241,7 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 		}
 		c.acks = sub
 		// Remember sequences from now on, not from the end of the poll.
-		if seqs := w.src.seqs[k.stream]; seqs != nil {
-			seqs.setSampling(true)
-		}
+		w.src.seqs[k.stream].setSampling(true)
 	}
 }
 
@@ -262,11 +260,7 @@ func (w *consumerWatcher) onAckAdvisory(k consumerKey) nats.MsgHandler {
 			s.log.Debug("NATS consumers: unusable ack advisory", zap.String("subject", m.Subject), zap.Error(err))
 			return
 		}
-		seqs := s.seqs[k.stream]
-		if seqs == nil {
-			return
-		}
-		if subject, ok := seqs.subjectOf(a.StreamSeq); ok {
+		if subject, ok := s.seqs[k.stream].subjectOf(a.StreamSeq); ok {
 			s.tracker.SettledAt(k.name, subject, "", consumers.Position{Hi: a.StreamSeq}, a.Timestamp)
 		}
 	}

@@ -45,7 +45,8 @@ type source struct {
 	tracker  *consumers.Tracker
 	subjects *streamSubjects
 	// seqs are the subjects of each tapped stream's latest messages, for
-	// its consumers' ack advisories (consumerwatch.go); nil without tracker.
+	// its consumers' ack advisories (consumerwatch.go): one per configured
+	// stream with a tracker, nil without.
 	seqs map[string]*seqSubjects
 
 	bg message.Background
