@@ -12,7 +12,20 @@ import (
 // ackAdvisoryPrefix is the subject prefix of the server's ack samples,
 // $JS.EVENT.METRIC.CONSUMER.ACK.<stream>.<consumer>, published in the
 // consumer's account when its sample_freq samples an ack.
-const ackAdvisoryPrefix = "$JS.EVENT.METRIC.CONSUMER.ACK."
+const ackAdvisoryPrefix = advisorySubjectPrefix + "CONSUMER.ACK."
+
+// advisorySubjectPrefix is what the subjects of the server's JetStream
+// metrics start with: the client's errors on them are the watcher's.
+const advisorySubjectPrefix = "$JS.EVENT.METRIC."
+
+// advisoryPendingMsgs and advisoryPendingBytes bound what the client
+// buffers of one consumer's ack advisories (about 250 bytes each) while the
+// handler is behind; beyond, it drops them, and those messages are dated by
+// the ack floor instead.
+const (
+	advisoryPendingMsgs  = 4096
+	advisoryPendingBytes = 1 << 20
+)
 
 // ackAdvisoryType is the schema of those advisories (nats-server's
 // JSConsumerAckMetric).

@@ -86,6 +86,10 @@ func TestConsumersJetStreamAckAdvisories(t *testing.T) {
 	sub := w.known[billingKey].acks
 	require.NotNil(t, sub, "billing samples its acks")
 	assert.Nil(t, w.known[auditKey].acks, "audit does not")
+	msgs, bytes, err := sub.PendingLimits()
+	require.NoError(t, err)
+	assert.Equal(t, advisoryPendingMsgs, msgs, "the client buffers few advisories")
+	assert.Equal(t, advisoryPendingBytes, bytes)
 	require.NoError(t, w.js.Conn().Flush(), "the subscription is on the server before the acks")
 
 	const n = 4

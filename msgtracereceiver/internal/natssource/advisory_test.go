@@ -5,8 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
 // wireAckAdvisory is an advisory as nats-server v2.9 publishes it.
@@ -104,4 +109,28 @@ func FuzzParseAckAdvisory(f *testing.F) {
 		assert.Positive(t, a.Timestamp.Unix())
 		assert.False(t, a.Timestamp.After(now.Add(maxAdvisorySkew)), "not in the future: %v", a.Timestamp)
 	})
+}
+
+// The client dropping ack advisories is told apart from the tap falling
+// behind on core messages, and warned of at most once a minute.
+func TestAsyncErrorOfAdvisories(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	cfg := NewDefaultConfig()
+	cfg.Subjects = []string{"orders.>"}
+	src, err := New(cfg, message.Settings{Logger: zap.New(core)})
+	require.NoError(t, err)
+	s := src.(*source)
+
+	advisories := &nats.Subscription{Subject: ackAdvisoryPrefix + "ORDERS.billing"}
+	s.onAsyncError(nil, advisories, nats.ErrSlowConsumer)
+	s.onAsyncError(nil, advisories, nats.ErrSlowConsumer)
+	s.onAsyncError(nil, &nats.Subscription{Subject: "orders.>"}, nats.ErrSlowConsumer)
+
+	dropped := logs.FilterMessageSnippet("ack advisories dropped by the client")
+	require.Equal(t, 1, dropped.Len(), "once a minute")
+	assert.Equal(t, zap.WarnLevel, dropped.All()[0].Level)
+	assert.Equal(t, int64(advisoryPendingMsgs), dropped.All()[0].ContextMap()["pending_limit"])
+	behind := logs.FilterMessage("NATS tap is behind: core messages dropped by the client")
+	assert.Equal(t, 1, behind.Len(), "core messages only")
+	assert.Equal(t, "orders.>", behind.All()[0].ContextMap()["subject"])
 }

@@ -29,8 +29,9 @@ func (s *source) watchConsumers(ctx context.Context, js jetstream.JetStream) {
 }
 
 func newConsumerWatcher(ctx context.Context, s *source, js jetstream.JetStream) *consumerWatcher {
-	return &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{},
-		subscribe: js.Conn().Subscribe}
+	w := &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{}}
+	w.subscribe = w.subscribeAdvisories
+	return w
 }
 
 // close ends the ack advisory subscriptions.
@@ -70,8 +71,8 @@ type consumerWatcher struct {
 	// known are the consumers watched at the last poll, so that one gone is
 	// forgotten (it would pin messages in the index).
 	known map[consumerKey]*watchedConsumer
-	// subscribe subscribes to one consumer's ack advisories (the client's
-	// Subscribe; tests wrap it).
+	// subscribe subscribes to one consumer's ack advisories
+	// (subscribeAdvisories; tests wrap it).
 	subscribe func(subject string, cb nats.MsgHandler) (*nats.Subscription, error)
 }
 
@@ -243,6 +244,21 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 		// Remember sequences from now on, not from the end of the poll.
 		w.src.seqs[k.stream].setSampling(true)
 	}
+}
+
+// subscribeAdvisories subscribes to subject, the ack advisories of one
+// consumer, with small pending limits: a dropped advisory only leaves its
+// message to the ack floor.
+func (w *consumerWatcher) subscribeAdvisories(subject string, cb nats.MsgHandler) (*nats.Subscription, error) {
+	sub, err := w.js.Conn().Subscribe(subject, cb)
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.SetPendingLimits(advisoryPendingMsgs, advisoryPendingBytes); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("pending limits: %w", err)
+	}
+	return sub, nil
 }
 
 // onAckAdvisory dates the settle of one sampled ack of consumer k at the
