@@ -133,4 +133,10 @@ func TestAsyncErrorOfAdvisories(t *testing.T) {
 	behind := logs.FilterMessage("NATS tap is behind: core messages dropped by the client")
 	assert.Equal(t, 1, behind.Len(), "core messages only")
 	assert.Equal(t, "orders.>", behind.All()[0].ContextMap()["subject"])
+
+	// A refused advisory subscription: the watcher warns, with the subject.
+	s.onAsyncError(nil, nil, fmt.Errorf("%w: %s", nats.ErrPermissionViolation,
+		`Permissions Violation for Subscription to "`+ackAdvisoryPrefix+`ORDERS.billing"`))
+	assert.Equal(t, 1, logs.FilterMessage("NATS asynchronous error").FilterLevelExact(zap.DebugLevel).Len())
+	assert.Zero(t, logs.FilterMessage("NATS asynchronous error").FilterLevelExact(zap.WarnLevel).Len())
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,7 +30,8 @@ func (s *source) watchConsumers(ctx context.Context, js jetstream.JetStream) {
 }
 
 func newConsumerWatcher(ctx context.Context, s *source, js jetstream.JetStream) *consumerWatcher {
-	w := &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{}}
+	w := &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{},
+		denied: every{interval: 10 * time.Minute}}
 	w.subscribe = w.subscribeAdvisories
 	return w
 }
@@ -74,6 +76,9 @@ type consumerWatcher struct {
 	// subscribe subscribes to one consumer's ack advisories
 	// (subscribeAdvisories; tests wrap it).
 	subscribe func(subject string, cb nats.MsgHandler) (*nats.Subscription, error)
+	// denied rate-limits the warning of a refused advisory subscription,
+	// which is retried at every poll.
+	denied every
 }
 
 func (w *consumerWatcher) poll(ctx context.Context) {
@@ -233,7 +238,17 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 	case !want:
 		c.stopAdvisories()
 	case c.acks == nil:
-		sub, err := w.subscribe(ackAdvisoryPrefix+k.stream+"."+k.name, w.onAckAdvisory(k))
+		subject := ackAdvisoryPrefix + k.stream + "." + k.name
+		sub, err := w.subscribe(subject, w.onAckAdvisory(k))
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			// Tried again at the next poll; meanwhile the floor dates all.
+			if w.denied.allow(time.Now()) {
+				w.src.log.Warn("NATS consumers: the server refuses the subscription to a consumer's ack advisories; "+
+					"the tap's user needs to subscribe there, and its sampled acks are dated by the ack floor meanwhile",
+					zap.String("subject", subject), zap.String("stream", k.stream), zap.String("consumer", k.name), zap.Error(err))
+			}
+			return
+		}
 		if err != nil {
 			// Tried again at the next poll; meanwhile the floor dates all.
 			w.src.log.Debug("NATS consumers: subscribing to ack advisories", zap.String("stream", k.stream),
@@ -248,9 +263,14 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 
 // subscribeAdvisories subscribes to subject, the ack advisories of one
 // consumer, with small pending limits: a dropped advisory only leaves its
-// message to the ack floor.
+// message to the ack floor. The server refuses a subscription the user may
+// not make asynchronously, so a round trip follows: an error wrapping
+// nats.ErrPermissionViolation is such a refusal.
 func (w *consumerWatcher) subscribeAdvisories(subject string, cb nats.MsgHandler) (*nats.Subscription, error) {
-	sub, err := w.js.Conn().Subscribe(subject, cb)
+	nc := w.js.Conn()
+	// The connection keeps its last error: only a new one is this refusal.
+	before := nc.LastError()
+	sub, err := nc.Subscribe(subject, cb)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +278,21 @@ func (w *consumerWatcher) subscribeAdvisories(subject string, cb nats.MsgHandler
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("pending limits: %w", err)
 	}
+	if err := nc.FlushTimeout(w.src.cfg.ConnectTimeout); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("flush: %w", err)
+	}
+	if err := nc.LastError(); err != before && deniesSubscription(err, subject) {
+		_ = sub.Unsubscribe()
+		return nil, err
+	}
 	return sub, nil
+}
+
+// deniesSubscription reports whether err is the server's permissions
+// violation for a subscription to subject.
+func deniesSubscription(err error, subject string) bool {
+	return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `Subscription to "`+subject+`"`)
 }
 
 // onAckAdvisory dates the settle of one sampled ack of consumer k at the

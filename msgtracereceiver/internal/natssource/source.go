@@ -172,6 +172,9 @@ func (s *source) onAsyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
 			fields = append(fields, zap.Int("pending_limit", advisoryPendingMsgs))
 			s.log.Warn("NATS consumers: ack advisories dropped by the client; their messages are dated by the ack floor", fields...)
 		}
+	case errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `Subscription to "`+advisorySubjectPrefix):
+		// The consumers watcher warns of it, with what the user needs.
+		s.log.Debug("NATS asynchronous error", fields...)
 	case errors.Is(err, nats.ErrSlowConsumer):
 		fields = append(fields, zap.Int("pending_limit", s.cfg.PendingLimit))
 		s.log.Warn("NATS tap is behind: core messages dropped by the client", fields...)
