@@ -577,3 +577,45 @@ func TestConsumersJetStreamSameNameOnTwoStreams(t *testing.T) {
 	assert.True(t, inLastBatch(d, consumers.MetricLagMessages, "billing", bSubjects[0]), "billing of B is still watched")
 	assert.Len(t, d.SettleSpans("other"), 2)
 }
+
+// Each stream's poll has its own connect_timeout: a stream whose consumer
+// list never comes does not starve the next one, and is warned of, at most
+// every 10 minutes.
+func TestConsumersJetStreamSlowStream(t *testing.T) {
+	requireServer(t)
+	nc := producer(t)
+	domain := sourcetest.Unique("slow")
+	api := "$JS." + domain + ".API."
+	sub, err := nc.Subscribe(api+">", func(m *nats.Msg) {
+		switch m.Subject {
+		case api + "STREAM.INFO.SLOW":
+			_ = m.Respond([]byte(`{"config":{"name":"SLOW","subjects":["slow.created"]},"state":{"last_seq":3}}`))
+		case api + "CONSUMER.LIST.SLOW": // never answered
+		case api + "STREAM.INFO.FAST":
+			_ = m.Respond([]byte(`{"config":{"name":"FAST","subjects":["fast.created"]},"state":{"last_seq":3}}`))
+		case api + "CONSUMER.LIST.FAST":
+			_ = m.Respond([]byte(`{"total":1,"offset":0,"limit":256,"consumers":[{"stream_name":"FAST","name":"billing",` +
+				`"config":{"ack_policy":"explicit"},"ack_floor":{"stream_seq":3}}]}`))
+		default: // the tap's ordered consumers: refused
+			_ = m.Respond([]byte(`{"error":{"code":503,"err_code":10039,"description":"jetstream not enabled for account"}}`))
+		}
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+
+	cfg := watchConfig("SLOW")
+	cfg.JetStream.Streams = []StreamConfig{{Name: "SLOW", DeliverPolicy: DeliverAll}, {Name: "FAST", DeliverPolicy: DeliverAll}}
+	cfg.JetStream.Domain = domain
+	cfg.ConnectTimeout = 300 * time.Millisecond
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	_, w, logs := driveWatcher(t, cfg, d, rec)
+
+	w.poll(context.Background())
+	w.poll(context.Background())
+	assert.Contains(t, w.known, consumerKey{"FAST", "billing"}, "the stream after the slow one is polled")
+	slow := logs.FilterLevelExact(zap.WarnLevel).FilterMessageSnippet("no reply in connect_timeout")
+	require.Equal(t, 1, slow.Len(), "warned once for two polls")
+	assert.Equal(t, "SLOW", slow.All()[0].ContextMap()["stream"])
+	assert.Empty(t, rec.Faults(), "a timeout is no fault")
+}

@@ -31,7 +31,7 @@ func (s *source) watchConsumers(ctx context.Context, js jetstream.JetStream) {
 
 func newConsumerWatcher(ctx context.Context, s *source, js jetstream.JetStream) *consumerWatcher {
 	w := &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{},
-		denied: every{interval: 10 * time.Minute}}
+		denied: every{interval: 10 * time.Minute}, slow: every{interval: 10 * time.Minute}}
 	w.subscribe = w.subscribeAdvisories
 	return w
 }
@@ -77,19 +77,20 @@ type consumerWatcher struct {
 	// (subscribeAdvisories; tests wrap it).
 	subscribe func(subject string, cb nats.MsgHandler) (*nats.Subscription, error)
 	// denied rate-limits the warning of a refused advisory subscription,
-	// which is retried at every poll.
-	denied every
+	// which is retried at every poll; slow that of a poll without reply.
+	denied, slow every
 }
 
 func (w *consumerWatcher) poll(ctx context.Context) {
 	s, tr := w.src, w.src.tracker
-	// A reply that never comes (a server gone mid-request) waits no longer
-	// than a connection attempt.
-	pctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
-	defer cancel()
 	seen := make(map[consumerKey]*watchedConsumer, len(w.known))
 	for _, st := range s.cfg.JetStream.Streams {
-		err := w.pollStream(pctx, st, seen)
+		// A reply that never comes (a server gone mid-request) waits no
+		// longer than a connection attempt, per stream: a slow one does not
+		// starve those after it.
+		sctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+		err := w.pollStream(sctx, st, seen)
+		cancel()
 		if err == nil {
 			continue
 		}
@@ -100,10 +101,18 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 			}
 			return
 		}
-		if badReply(err) {
+		switch {
+		case badReply(err):
 			s.set.Telemetry.Fault(ctx, System, faultConsumerInfo)
+			s.log.Debug("NATS consumers: polling the consumers of a stream", zap.String("stream", st.Name), zap.Error(err))
+		case (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) && w.slow.allow(time.Now()):
+			// Not wire input, so no fault: the server (or the path to it)
+			// is slow, and that stream's consumers wait for a later poll.
+			s.log.Warn("NATS consumers: no reply in connect_timeout polling the consumers of a stream; they keep their last state",
+				zap.String("stream", st.Name), zap.Duration("connect_timeout", s.cfg.ConnectTimeout), zap.Error(err))
+		default:
+			s.log.Debug("NATS consumers: polling the consumers of a stream", zap.String("stream", st.Name), zap.Error(err))
 		}
-		s.log.Debug("NATS consumers: polling the consumers of a stream", zap.String("stream", st.Name), zap.Error(err))
 		// Not knowing is not a deletion: keep the stream's consumers.
 		for k, c := range w.known {
 			if k.stream == st.Name {
