@@ -157,6 +157,13 @@ func TestConsumersJetStreamAckAdvisories(t *testing.T) {
 	require.Eventually(t, func() bool { return len(rec.Faults()) == 1 }, sourcetest.WaitLimit, watchPoll)
 	assert.Equal(t, []string{faultConsumerInfo}, rec.Faults())
 	assert.Equal(t, 1, logs.FilterLevelExact(zap.DebugLevel).FilterMessage("NATS consumers: unusable ack advisory").Len())
+	// So does one dated in the future (anyone in the account may publish there).
+	future := fmt.Sprintf(`{"type":%q,"stream":%q,"consumer":"billing","stream_seq":1,"timestamp":%q}`,
+		ackAdvisoryType, stream, time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano))
+	require.NoError(t, p.Publish(ackAdvisoryPrefix+stream+".billing", []byte(future)))
+	require.NoError(t, p.Flush())
+	require.Eventually(t, func() bool { return len(rec.Faults()) == 2 }, sourcetest.WaitLimit, watchPoll)
+	assert.Equal(t, []string{faultConsumerInfo, faultConsumerInfo}, rec.Faults())
 
 	// Sampling off: unsubscribed at the next poll.
 	sampledConsumer(t, st, "billing", "")

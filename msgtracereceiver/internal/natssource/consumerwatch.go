@@ -291,7 +291,8 @@ func (w *consumerWatcher) subscribeAdvisories(subject string, cb nats.MsgHandler
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("flush: %w", err)
 	}
-	if err := nc.LastError(); err != before && deniesSubscription(err, subject) {
+	// (deniesSubscription first: its errors compare; others may not.)
+	if err := nc.LastError(); deniesSubscription(err, subject) && err != before {
 		_ = sub.Unsubscribe()
 		return nil, err
 	}
