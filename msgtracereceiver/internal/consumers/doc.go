@@ -21,7 +21,8 @@
 // also date some settles one by one (JetStream ack advisories) call
 // SettledAt for them next to Frontier: the message is settled then, and
 // the frontier does not settle it again. A watcher calls Forget for a
-// group that disappeared, so it pins no message.
+// group that disappeared, so it pins no message, and ForgetOn for a group
+// that no longer settles one partition though it lives on elsewhere.
 //
 // Frontier semantics: settledBefore is the first position NOT settled
 // (Kafka committed offset N: N-1 and before done; a JetStream ack floor F is

@@ -81,7 +81,7 @@ func (g *groupState) countStuck(p *partition, now int64, stuckAfter time.Duratio
 	limit := now - stuckAfter.Nanoseconds()
 	live := p.live()
 	for i := int(g.stuckNext - p.base); i < len(live) && live[i].created <= limit; i++ {
-		if !g.isEarly(g.stuckNext) {
+		if len(g.early) == 0 || !g.isEarly(g.stuckNext) {
 			g.stuck++
 		}
 		g.stuckNext++

@@ -261,8 +261,9 @@ func (t *Tracker) settleUpTo(p *partition, group string, g *groupState, now int6
 	first := g.next
 	g.next += uint64(j - i)
 	for k := range settled {
-		// Those SettledAt dated have their time in queue already.
-		if !g.isEarly(first + uint64(k)) {
+		// Those SettledAt dated have their time in queue already (only
+		// JetStream has any: others skip the search).
+		if len(g.early) == 0 || !g.isEarly(first+uint64(k)) {
 			g.hist.record(seconds(now - settled[k].created))
 		}
 	}
@@ -279,6 +280,10 @@ func (t *Tracker) settleUpTo(p *partition, group string, g *groupState, now int6
 // appendSettleRuns adds the settle spans of settled, whose first ordinal
 // is first, but for the messages SettledAt dated: they have theirs.
 func (t *Tracker) appendSettleRuns(p *partition, group string, g *groupState, settled []entry, first uint64, now int64) {
+	if len(g.early) == 0 {
+		t.appendSettleSpans(p, group, settled, now)
+		return
+	}
 	run := 0
 	for k := range settled {
 		if g.isEarly(first + uint64(k)) {
@@ -344,51 +349,52 @@ func (t *Tracker) Settled(group string, m message.Message, at time.Time) {
 // SettledAt records that group settled the message of dest/part at pos at
 // time at, for a group that settles through Frontier but whose broker also
 // dates some of its settles one by one (JetStream ack advisories of a
-// consumer with sample_freq). That message's settle span ends at at and its
-// time in queue is at minus its creation; when the frontier passes it
-// later, it is not settled again, and the other messages it passes keep the
-// poll's time. In commit spans mode the poll's commit span still links it.
+// consumer with sample_freq). That message's settle span ends at at (or at
+// its creation, if at is earlier) and its time in queue is the difference;
+// when the frontier passes it later, it is not settled again, and the other
+// messages it passes keep the poll's time. In commit spans mode the poll's
+// commit span still links it.
 //
-// It reports whether the settle was used. It is not when the message is
-// not in the index (not observed yet, evicted by max_tracked_bytes, or
-// settled by every group), when the group has no baseline yet (no
+// It is ignored when the message is not in the index (not observed yet,
+// evicted by max_tracked_bytes, or settled by every group), when the group has no baseline yet (no
 // Frontier) or the message is before it, when the group's frontier passed
 // it already, when it was dated before, and beyond maxEarlySettles dated
 // messages of the group and partition ahead of its frontier: the frontier
 // dates those as without SettledAt.
-func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time) bool {
+func (t *Tracker) SettledAt(group, dest, part string, pos Position, at time.Time) {
 	if !t.matcher.Match(group) {
-		return false
+		return
 	}
 	t.mu.RLock()
 	lp := t.parts[partKey{dest, part}]
 	t.mu.RUnlock()
 	if lp == nil {
-		return false
+		return
 	}
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
 	p := &lp.p
 	g := p.groups[group]
 	if g == nil || !g.seen || g.perMessage || pos.Less(g.baseline) || pos.Less(g.high) {
-		return false
+		return
 	}
 	live := p.live()
 	i := sort.Search(len(live), func(i int) bool { return !live[i].pos.Less(pos) })
 	if i == len(live) || live[i].pos != pos {
-		return false
+		return
 	}
 	ord := p.base + uint64(i)
 	if ord < g.next || !g.addEarly(ord) {
-		return false
+		return
 	}
 	t.bytes.Add(earlyBytes)
-	now := at.UnixNano()
+	// Not before the message was created: a settle span ends after it
+	// starts, whatever the broker's clock says.
+	now := max(at.UnixNano(), live[i].created)
 	g.hist.record(seconds(now - live[i].created))
 	if t.cfg.Spans == SpansSettle {
 		t.appendSettleSpans(p, group, live[i:i+1], now)
 	}
-	return true
 }
 
 // Forget drops group from every partition (it no longer exists or is no
@@ -404,6 +410,27 @@ func (t *Tracker) Forget(group string) {
 			t.trim(&lp.p)
 		}
 		lp.mu.Unlock()
+	}
+}
+
+// ForgetOn drops group from dest/part alone, for a group that no longer
+// settles there though it lives on elsewhere (a consumer whose filter left
+// the subject, or one of the same name on another stream): it holds no
+// message of that partition and has no series there. A later Frontier
+// starts it again from a baseline.
+func (t *Tracker) ForgetOn(group, dest, part string) {
+	t.mu.RLock()
+	lp := t.parts[partKey{dest, part}]
+	t.mu.RUnlock()
+	if lp == nil {
+		return
+	}
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if g, ok := lp.p.groups[group]; ok {
+		t.bytes.Add(-int64(len(g.early)) * earlyBytes)
+		delete(lp.p.groups, group)
+		t.trim(&lp.p)
 	}
 }
 

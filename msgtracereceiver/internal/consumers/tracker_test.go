@@ -302,6 +302,15 @@ func endsByOffset(t *testing.T, td []ptrace.Traces, group string) map[int64]time
 	return out
 }
 
+// settledAt calls SettledAt and reports whether it was used: a used settle
+// is held as an early settle, counted in the tracked bytes until the
+// frontier passes it.
+func settledAt(tr *Tracker, group, dest, part string, pos Position, at time.Time) bool {
+	before := tr.TrackedBytes()
+	tr.SettledAt(group, dest, part, pos, at)
+	return tr.TrackedBytes() == before+earlyBytes
+}
+
 // A message dated by SettledAt ends its settle span then; the frontier that
 // passes it later settles the others at the poll, and it not again.
 func TestSettledAtDatesExactlyAndOnce(t *testing.T) {
@@ -309,10 +318,10 @@ func TestSettledAtDatesExactlyAndOnce(t *testing.T) {
 	observeN(tr, 0, 6)
 	tr.Frontier("app", "orders", "0", Position{Hi: 0}, t0.Add(6*time.Second)) // baseline
 	acked := t0.Add(7*time.Second + 250*time.Millisecond)
-	if !tr.SettledAt("app", "orders", "0", Position{Hi: 2}, acked) {
+	if !settledAt(tr, "app", "orders", "0", Position{Hi: 2}, acked) {
 		t.Fatal("SettledAt of an indexed message was not used")
 	}
-	if tr.SettledAt("app", "orders", "0", Position{Hi: 2}, acked.Add(time.Second)) {
+	if settledAt(tr, "app", "orders", "0", Position{Hi: 2}, acked.Add(time.Second)) {
 		t.Fatal("a second SettledAt of the same message was used")
 	}
 	if got := tr.TrackedBytes(); got != 6*entryBytes+earlyBytes {
@@ -343,7 +352,7 @@ func TestSettledAtDatesExactlyAndOnce(t *testing.T) {
 	if got := tr.TrackedBytes(); got != 2*entryBytes {
 		t.Fatalf("tracked bytes = %d, want %d (offsets 4 and 5, no early settle)", got, 2*entryBytes)
 	}
-	if tr.SettledAt("app", "orders", "0", Position{Hi: 3}, poll) {
+	if settledAt(tr, "app", "orders", "0", Position{Hi: 3}, poll) {
 		t.Fatal("SettledAt of a message the frontier passed was used")
 	}
 }
@@ -379,24 +388,24 @@ func TestSettledAtAheadOfTheFloor(t *testing.T) {
 func TestSettledAtIgnoresUnknownPositions(t *testing.T) {
 	tr, s := newTestTracker(t, func(c *Config) { c.MaxTrackedBytes = minTrackedBytes })
 	observeN(tr, 0, 10)
-	if tr.SettledAt("app", "orders", "0", Position{Hi: 5}, t0) {
+	if settledAt(tr, "app", "orders", "0", Position{Hi: 5}, t0) {
 		t.Fatal("used before the group's first Frontier")
 	}
 	tr.Frontier("app", "orders", "0", Position{Hi: 3}, t0.Add(10*time.Second))
 	for name, pos := range map[string]Position{"before the baseline": {Hi: 1}, "not observed yet": {Hi: 10}, "between two": {Hi: 4, Lo: 1}} {
-		if tr.SettledAt("app", "orders", "0", pos, t0) {
+		if settledAt(tr, "app", "orders", "0", pos, t0) {
 			t.Errorf("%s: used", name)
 		}
 	}
-	if tr.SettledAt("app", "orders", "1", Position{Hi: 5}, t0) || tr.SettledAt("app", "other", "0", Position{Hi: 5}, t0) {
+	if settledAt(tr, "app", "orders", "1", Position{Hi: 5}, t0) || settledAt(tr, "app", "other", "0", Position{Hi: 5}, t0) {
 		t.Error("used on a partition never observed")
 	}
-	if tr.SettledAt("tap", "orders", "0", Position{Hi: 5}, t0) {
+	if settledAt(tr, "tap", "orders", "0", Position{Hi: 5}, t0) {
 		t.Error("used for the tap's own group")
 	}
 	capEntries := int(minTrackedBytes / entryBytes)
 	observeN(tr, 10, 2*capEntries) // evicts the oldest
-	if tr.SettledAt("app", "orders", "0", Position{Hi: 5}, t0) {
+	if settledAt(tr, "app", "orders", "0", Position{Hi: 5}, t0) {
 		t.Error("used for an evicted message")
 	}
 	tr.Flush(context.Background(), t0)
@@ -415,7 +424,7 @@ func TestSettledAtIsBounded(t *testing.T) {
 	early := t0.Add(time.Duration(n+1) * time.Second)
 	used := 0
 	for i := 1; i <= n; i++ { // offset 0 holds the floor
-		if tr.SettledAt("app", "orders", "0", Position{Hi: uint64(i)}, early) {
+		if settledAt(tr, "app", "orders", "0", Position{Hi: uint64(i)}, early) {
 			used++
 		}
 	}
@@ -446,7 +455,7 @@ func TestSettledAtIsBounded(t *testing.T) {
 	}
 	// Forget releases the early settles a group still holds.
 	observeN(tr, n+1, n+3)
-	if !tr.SettledAt("app", "orders", "0", Position{Hi: uint64(n + 2)}, poll) {
+	if !settledAt(tr, "app", "orders", "0", Position{Hi: uint64(n + 2)}, poll) {
 		t.Fatal("an early settle after the frontier moved was not used")
 	}
 	tr.Forget("app")
@@ -492,4 +501,85 @@ func histSum(t *testing.T, s sinks, group string) float64 {
 	}
 	t.Fatalf("no time_in_queue point for %s", group)
 	return 0
+}
+
+// hasPoint reports whether the last Flush has a lag point for group on dest.
+func hasPoint(s sinks, group, dest string) bool {
+	all := s.metrics.AllMetrics()
+	m := all[len(all)-1].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := 0; i < m.Len(); i++ {
+		if m.At(i).Name() != MetricLagMessages {
+			continue
+		}
+		dps := m.At(i).Gauge().DataPoints()
+		for j := 0; j < dps.Len(); j++ {
+			g, _ := dps.At(j).Attributes().Get("messaging.consumer.group.name")
+			d, _ := dps.At(j).Attributes().Get("messaging.destination.name")
+			if g.Str() == group && d.Str() == dest {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ForgetOn drops a group from one partition only: it no longer pins that
+// partition's messages nor has series there, and keeps the others.
+func TestForgetOnDropsOnePartition(t *testing.T) {
+	tr, s := newTestTracker(t, nil)
+	for _, dest := range []string{"eu", "us"} {
+		for i := range 4 {
+			tr.Observe(message.Message{Destination: dest, Identity: dest + strconv.Itoa(i),
+				Timestamp: t0.Add(time.Duration(i) * time.Second), Observed: t0.Add(5 * time.Second)}, Position{Hi: uint64(i)})
+		}
+	}
+	for _, g := range []string{"narrowed", "all"} {
+		tr.Frontier(g, "eu", "", Position{}, t0.Add(5*time.Second))
+		tr.Frontier(g, "us", "", Position{}, t0.Add(5*time.Second))
+	}
+	tr.Frontier("narrowed", "eu", "", Position{Hi: 1}, t0.Add(6*time.Second))
+	tr.SettledAt("narrowed", "us", "", Position{Hi: 2}, t0.Add(6*time.Second)) // an early settle held there
+	if got := tr.TrackedBytes(); got != 8*entryBytes+earlyBytes {
+		t.Fatalf("tracked bytes = %d, want %d", got, 8*entryBytes+earlyBytes)
+	}
+
+	tr.ForgetOn("narrowed", "us", "")
+	tr.ForgetOn("narrowed", "nowhere", "") // a partition never observed: nothing to do
+	at := t0.Add(7 * time.Second)
+	tr.Frontier("all", "us", "", Position{Hi: 4}, at)
+	tr.Frontier("all", "eu", "", Position{Hi: 4}, at)
+	tr.Frontier("narrowed", "eu", "", Position{Hi: 1}, at)
+	tr.Flush(context.Background(), at)
+	// us: every entry settled by the only group left; eu: narrowed still holds 1..3.
+	if got := tr.TrackedBytes(); got != 3*entryBytes {
+		t.Fatalf("tracked bytes = %d, want %d (eu offsets 1..3 only)", got, 3*entryBytes)
+	}
+	if hasPoint(s, "narrowed", "us") {
+		t.Fatal("the forgotten group still has a lag series on us")
+	}
+	if !hasPoint(s, "narrowed", "eu") || !hasPoint(s, "all", "us") {
+		t.Fatal("ForgetOn dropped more than the group's series on us")
+	}
+}
+
+// A settle dated before its message's creation (a skewed broker clock)
+// ends when the message was created, and waited nothing.
+func TestSettledAtNotBeforeCreation(t *testing.T) {
+	tr, s := newTestTracker(t, nil)
+	observeN(tr, 0, 3)
+	tr.Frontier("app", "orders", "0", Position{Hi: 0}, t0.Add(3*time.Second))
+	tr.SettledAt("app", "orders", "0", Position{Hi: 2}, t0) // offset 2 was created at t0+2s
+	tr.Flush(context.Background(), t0.Add(3*time.Second))
+	spans := settleSpans(s.traces.AllTraces(), "app")
+	if len(spans) != 1 {
+		t.Fatalf("settle spans = %d, want 1", len(spans))
+	}
+	for _, sp := range spans {
+		if want := t0.Add(2 * time.Second); !sp.EndTimestamp().AsTime().Equal(want) || !sp.StartTimestamp().AsTime().Equal(want) {
+			t.Fatalf("span %v..%v, want both at the creation %v", sp.StartTimestamp().AsTime(), sp.EndTimestamp().AsTime(), want)
+		}
+	}
+	if sum := histSum(t, s, "app"); sum != 0 {
+		t.Fatalf("time_in_queue sum = %v, want 0", sum)
+	}
 }

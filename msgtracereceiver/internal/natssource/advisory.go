@@ -12,7 +12,20 @@ import (
 // ackAdvisoryPrefix is the subject prefix of the server's ack samples,
 // $JS.EVENT.METRIC.CONSUMER.ACK.<stream>.<consumer>, published in the
 // consumer's account when its sample_freq samples an ack.
-const ackAdvisoryPrefix = "$JS.EVENT.METRIC.CONSUMER.ACK."
+const ackAdvisoryPrefix = advisorySubjectPrefix + "CONSUMER.ACK."
+
+// advisorySubjectPrefix is what the subjects of the server's JetStream
+// metrics start with: the client's errors on them are the watcher's.
+const advisorySubjectPrefix = "$JS.EVENT.METRIC."
+
+// advisoryPendingMsgs and advisoryPendingBytes bound what the client
+// buffers of one consumer's ack advisories (about 250 bytes each) while the
+// handler is behind; beyond, it drops them, and those messages are dated by
+// the ack floor instead.
+const (
+	advisoryPendingMsgs  = 4096
+	advisoryPendingBytes = 1 << 20
+)
 
 // ackAdvisoryType is the schema of those advisories (nats-server's
 // JSConsumerAckMetric).
@@ -31,8 +44,14 @@ type ackAdvisory struct {
 	Timestamp time.Time `json:"timestamp"`
 }
 
-// parseAckAdvisory reads one ack advisory off the wire.
-func parseAckAdvisory(data []byte) (ackAdvisory, error) {
+// maxAdvisorySkew is how far ahead of the collector's clock an advisory's
+// timestamp may be. Anyone in the account can publish on the subject, and
+// a time beyond what a server's clock skew explains would date the settle
+// in the future (or, after 2262, wrap).
+const maxAdvisorySkew = time.Minute
+
+// parseAckAdvisory reads one ack advisory off the wire, received at now.
+func parseAckAdvisory(data []byte, now time.Time) (ackAdvisory, error) {
 	var a ackAdvisory
 	if err := json.Unmarshal(data, &a); err != nil {
 		return ackAdvisory{}, fmt.Errorf("ack advisory: %w", err)
@@ -44,8 +63,10 @@ func parseAckAdvisory(data []byte) (ackAdvisory, error) {
 		return ackAdvisory{}, errors.New("ack advisory without a stream or consumer")
 	case a.StreamSeq == 0:
 		return ackAdvisory{}, errors.New("ack advisory without a stream sequence")
-	case a.Timestamp.IsZero() || a.Timestamp.Unix() <= 0:
+	case a.Timestamp.Unix() <= 0: // the zero time too
 		return ackAdvisory{}, errors.New("ack advisory without a timestamp")
+	case a.Timestamp.After(now.Add(maxAdvisorySkew)):
+		return ackAdvisory{}, fmt.Errorf("ack advisory dated %v, ahead of the collector's clock", a.Timestamp)
 	}
 	return a, nil
 }

@@ -2,6 +2,7 @@ package natssource
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,12 @@ import (
 // the test's polls and the ack advisories.
 func driveWatcher(t *testing.T, cfg *Config, d *sourcetest.Derived, rec *sourcetest.Recorder) (*source, *consumerWatcher, *observer.ObservedLogs) {
 	t.Helper()
+	return driveWatcherAt(t, serverAddr, cfg, d, rec)
+}
+
+// driveWatcherAt is driveWatcher connected to the server at addr.
+func driveWatcherAt(t *testing.T, addr string, cfg *Config, d *sourcetest.Derived, rec *sourcetest.Recorder) (*source, *consumerWatcher, *observer.ObservedLogs) {
+	t.Helper()
 	require.NoError(t, cfg.Validate())
 	require.NoError(t, cfg.Consumers.Validate())
 	set := d.Settings(t, rec)
@@ -30,7 +37,7 @@ func driveWatcher(t *testing.T, cfg *Config, d *sourcetest.Derived, rec *sourcet
 	src, err := New(cfg, set)
 	require.NoError(t, err)
 	s := src.(*source)
-	nc, err := nats.Connect("nats://" + serverAddr)
+	nc, err := nats.Connect("nats://" + addr)
 	require.NoError(t, err)
 	js, err := s.jetStream(nc)
 	require.NoError(t, err)
@@ -86,6 +93,10 @@ func TestConsumersJetStreamAckAdvisories(t *testing.T) {
 	sub := w.known[billingKey].acks
 	require.NotNil(t, sub, "billing samples its acks")
 	assert.Nil(t, w.known[auditKey].acks, "audit does not")
+	msgs, bytes, err := sub.PendingLimits()
+	require.NoError(t, err)
+	assert.Equal(t, advisoryPendingMsgs, msgs, "the client buffers few advisories")
+	assert.Equal(t, advisoryPendingBytes, bytes)
 	require.NoError(t, w.js.Conn().Flush(), "the subscription is on the server before the acks")
 
 	const n = 4
@@ -146,6 +157,13 @@ func TestConsumersJetStreamAckAdvisories(t *testing.T) {
 	require.Eventually(t, func() bool { return len(rec.Faults()) == 1 }, sourcetest.WaitLimit, watchPoll)
 	assert.Equal(t, []string{faultConsumerInfo}, rec.Faults())
 	assert.Equal(t, 1, logs.FilterLevelExact(zap.DebugLevel).FilterMessage("NATS consumers: unusable ack advisory").Len())
+	// So does one dated in the future (anyone in the account may publish there).
+	future := fmt.Sprintf(`{"type":%q,"stream":%q,"consumer":"billing","stream_seq":1,"timestamp":%q}`,
+		ackAdvisoryType, stream, time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano))
+	require.NoError(t, p.Publish(ackAdvisoryPrefix+stream+".billing", []byte(future)))
+	require.NoError(t, p.Flush())
+	require.Eventually(t, func() bool { return len(rec.Faults()) == 2 }, sourcetest.WaitLimit, watchPoll)
+	assert.Equal(t, []string{faultConsumerInfo, faultConsumerInfo}, rec.Faults())
 
 	// Sampling off: unsubscribed at the next poll.
 	sampledConsumer(t, st, "billing", "")
@@ -168,4 +186,86 @@ func TestConsumersJetStreamAckAdvisories(t *testing.T) {
 	require.NotNil(t, sub)
 	w.close()
 	assert.False(t, sub.IsValid(), "closing the watcher ends its subscriptions")
+}
+
+// A shutdown in the middle of a poll leaves no advisory subscription that
+// poll opened: closing the watcher ends it.
+func TestConsumersJetStreamShutdownMidPoll(t *testing.T) {
+	requireServer(t)
+	js := jsClient(t)
+	first, _ := newStream(t, js, "created")
+	second, _ := newStream(t, js, "created")
+	_ = sampledConsumer(t, first, "billing", "100%")
+	firstName := first.CachedInfo().Config.Name
+	cfg := watchConfig(firstName)
+	cfg.JetStream.Streams = []StreamConfig{{Name: firstName, DeliverPolicy: DeliverAll},
+		{Name: second.CachedInfo().Config.Name, DeliverPolicy: DeliverAll}}
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	_, w, _ := driveWatcher(t, cfg, d, rec)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var sub *nats.Subscription
+	subscribe := w.subscribe
+	w.subscribe = func(subject string, cb nats.MsgHandler) (*nats.Subscription, error) {
+		var err error
+		sub, err = subscribe(subject, cb)
+		cancel() // the collector shuts down while the poll goes on to the second stream
+		return sub, err
+	}
+	w.poll(ctx)
+	require.NotNil(t, sub, "billing's advisories were subscribed")
+	require.True(t, sub.IsValid())
+	w.close()
+	assert.False(t, sub.IsValid(), "closing the watcher ends the subscription of the interrupted poll")
+}
+
+// A user that may not subscribe to the ack advisories: the refusal, which
+// the server sends after the SUB, is noticed, the subscription ended, the
+// user warned (once) of the subject it needs, and the subscription tried
+// again at the next poll; meanwhile the floor dates every ack.
+func TestConsumersJetStreamAdvisoriesDenied(t *testing.T) {
+	requireServer(t)
+	addr := startDenyingProxy(t, ackAdvisoryPrefix)
+	js := jsClient(t)
+	st, _ := newStream(t, js, "created")
+	stream := st.CachedInfo().Config.Name
+	_ = sampledConsumer(t, st, "billing", "100%")
+	cfg := watchConfig(stream)
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	s, w, logs := driveWatcherAt(t, addr, cfg, d, rec)
+	subscribe, calls := w.subscribe, 0
+	w.subscribe = func(subject string, cb nats.MsgHandler) (*nats.Subscription, error) {
+		calls++
+		sub, err := subscribe(subject, cb)
+		if sub != nil {
+			assert.NoError(t, err)
+			assert.Fail(t, "a refused subscription was kept", subject)
+		}
+		return sub, err
+	}
+	ctx := context.Background()
+
+	w.poll(ctx)
+	w.poll(ctx)
+	key := consumerKey{stream, "billing"}
+	require.Contains(t, w.known, key, "billing is watched all the same")
+	assert.Nil(t, w.known[key].acks, "no advisory subscription")
+	assert.Equal(t, 2, calls, "tried again at the next poll")
+	assert.False(t, s.seqs[stream].sampling.Load(), "no sequences remembered for advisories that never come")
+	warned := logs.FilterLevelExact(zap.WarnLevel).FilterMessageSnippet("refuses the subscription to a consumer's ack advisories")
+	require.Equal(t, 1, warned.Len(), "warned once, not at every poll")
+	assert.Equal(t, ackAdvisoryPrefix+stream+".billing", warned.All()[0].ContextMap()["subject"])
+}
+
+func TestDeniesSubscription(t *testing.T) {
+	const subject = "$JS.EVENT.METRIC.CONSUMER.ACK.ORDERS.billing"
+	// As nats.go reports the server's -ERR.
+	denied := fmt.Errorf("%w: %s", nats.ErrPermissionViolation, `Permissions Violation for Subscription to "`+subject+`"`)
+	assert.True(t, deniesSubscription(denied, subject))
+	assert.False(t, deniesSubscription(denied, subject+"2"), "another subject's refusal")
+	assert.False(t, deniesSubscription(fmt.Errorf("%w: %s", nats.ErrPermissionViolation, `Permissions Violation for Publish to "`+subject+`"`), subject))
+	assert.False(t, deniesSubscription(nats.ErrSlowConsumer, subject))
+	assert.False(t, deniesSubscription(nil, subject))
 }

@@ -5,8 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-msg/otelcol-msg/msgtracereceiver/internal/message"
 )
 
 // wireAckAdvisory is an advisory as nats-server v2.9 publishes it.
@@ -15,7 +20,8 @@ const wireAckAdvisory = `{"type":"io.nats.jetstream.metric.v1.consumer_ack","id"
 	`"stream_seq":7,"ack_time":226727,"deliveries":1}`
 
 func TestParseAckAdvisory(t *testing.T) {
-	a, err := parseAckAdvisory([]byte(wireAckAdvisory))
+	now := time.Date(2026, 12, 3, 6, 28, 34, 0, time.UTC)
+	a, err := parseAckAdvisory([]byte(wireAckAdvisory), now)
 	require.NoError(t, err)
 	assert.Equal(t, "ORDERS", a.Stream)
 	assert.Equal(t, "w", a.Consumer)
@@ -32,10 +38,15 @@ func TestParseAckAdvisory(t *testing.T) {
 		"bad timestamp":   `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"yesterday"}`,
 		"epoch timestamp": `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"1970-01-01T00:00:00Z"}`,
 		"negative seq":    `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":-1,"timestamp":"2026-12-03T06:28:33Z"}`,
+		"in the future":   `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"2026-12-03T06:29:35Z"}`,
+		"after 2262":      `{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"2300-01-01T00:00:00Z"}`,
 	} {
-		_, err := parseAckAdvisory([]byte(data))
+		_, err := parseAckAdvisory([]byte(data), now)
 		assert.Error(t, err, name)
 	}
+	// A server clock a little ahead of the collector's is no fault.
+	_, err = parseAckAdvisory([]byte(`{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"ORDERS","consumer":"w","stream_seq":7,"timestamp":"2026-12-03T06:29:30Z"}`), now)
+	assert.NoError(t, err, "within maxAdvisorySkew")
 }
 
 func TestSamplesAcks(t *testing.T) {
@@ -83,8 +94,10 @@ func FuzzParseAckAdvisory(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"stream_seq":1e3}`))
+	f.Add([]byte(`{"type":"io.nats.jetstream.metric.v1.consumer_ack","stream":"S","consumer":"c","stream_seq":1,"timestamp":"2262-04-12T00:00:00Z"}`))
+	now := time.Date(2026, 12, 3, 6, 28, 34, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := parseAckAdvisory(data)
+		a, err := parseAckAdvisory(data, now)
 		if err != nil {
 			assert.Zero(t, a)
 			return
@@ -94,5 +107,36 @@ func FuzzParseAckAdvisory(f *testing.F) {
 		assert.NotEmpty(t, a.Consumer)
 		assert.NotZero(t, a.StreamSeq)
 		assert.Positive(t, a.Timestamp.Unix())
+		assert.False(t, a.Timestamp.After(now.Add(maxAdvisorySkew)), "not in the future: %v", a.Timestamp)
 	})
+}
+
+// The client dropping ack advisories is told apart from the tap falling
+// behind on core messages, and warned of at most once a minute.
+func TestAsyncErrorOfAdvisories(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	cfg := NewDefaultConfig()
+	cfg.Subjects = []string{"orders.>"}
+	src, err := New(cfg, message.Settings{Logger: zap.New(core)})
+	require.NoError(t, err)
+	s := src.(*source)
+
+	advisories := &nats.Subscription{Subject: ackAdvisoryPrefix + "ORDERS.billing"}
+	s.onAsyncError(nil, advisories, nats.ErrSlowConsumer)
+	s.onAsyncError(nil, advisories, nats.ErrSlowConsumer)
+	s.onAsyncError(nil, &nats.Subscription{Subject: "orders.>"}, nats.ErrSlowConsumer)
+
+	dropped := logs.FilterMessageSnippet("ack advisories dropped by the client")
+	require.Equal(t, 1, dropped.Len(), "once a minute")
+	assert.Equal(t, zap.WarnLevel, dropped.All()[0].Level)
+	assert.Equal(t, int64(advisoryPendingMsgs), dropped.All()[0].ContextMap()["pending_limit"])
+	behind := logs.FilterMessage("NATS tap is behind: core messages dropped by the client")
+	assert.Equal(t, 1, behind.Len(), "core messages only")
+	assert.Equal(t, "orders.>", behind.All()[0].ContextMap()["subject"])
+
+	// A refused advisory subscription: the watcher warns, with the subject.
+	s.onAsyncError(nil, nil, fmt.Errorf("%w: %s", nats.ErrPermissionViolation,
+		`Permissions Violation for Subscription to "`+ackAdvisoryPrefix+`ORDERS.billing"`))
+	assert.Equal(t, 1, logs.FilterMessage("NATS asynchronous error").FilterLevelExact(zap.DebugLevel).Len())
+	assert.Zero(t, logs.FilterMessage("NATS asynchronous error").FilterLevelExact(zap.WarnLevel).Len())
 }

@@ -160,9 +160,7 @@ func (s *source) observe(m *message.Message, r *record) {
 		return
 	}
 	s.tracker.Observe(*m, consumers.Position{Hi: r.seq})
-	if seqs := s.seqs[r.stream]; seqs != nil {
-		seqs.add(r.seq, subject)
-	}
+	s.seqs[r.stream].add(r.seq, subject)
 }
 
 func isLiteral(subject string) bool { return !strings.ContainsAny(subject, "*>") }

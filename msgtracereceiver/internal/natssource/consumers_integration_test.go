@@ -444,15 +444,18 @@ func TestConsumersJetStreamBadReplies(t *testing.T) {
 		list(billing, `{"stream_name":"ORDERS","name":"x","config":{"ack_policy":"bogus"}}`),
 		list(billing, `{"stream_name":"ORDERS","config":{"ack_policy":"explicit"}}`),
 		list(billing, `{"stream_name":"OTHER","name":"y","config":{"ack_policy":"explicit"}}`),
+		list(billing, `{"stream_name":"ORDERS","name":"z","config":{"ack_policy":"explicit"},"ack_floor":{"stream_seq":18446744073709551615}}`),
+		list(billing, `{"stream_name":"ORDERS","name":"v","config":{"ack_policy":"none"},"delivered":{"stream_seq":4}}`),
 	}
 	// One fault per reply but the first: not json, an unknown ack policy
-	// (the whole page is unreadable), no name, another stream.
-	const faultsPerRound = 4
+	// (the whole page is unreadable), no name, another stream, a floor that
+	// would wrap, one beyond the stream's last sequence (3).
+	const faultsPerRound = 6
 	var lists atomic.Int64
 	sub, err := nc.Subscribe(api+">", func(m *nats.Msg) {
 		switch m.Subject {
 		case api + "STREAM.INFO." + stream:
-			_ = m.Respond([]byte(`{"config":{"name":"ORDERS","subjects":["orders.created"]}}`))
+			_ = m.Respond([]byte(`{"config":{"name":"ORDERS","subjects":["orders.created"]},"state":{"last_seq":3}}`))
 		case api + "CONSUMER.LIST." + stream:
 			_ = m.Respond([]byte(replies[int(lists.Add(1)-1)%len(replies)]))
 		default: // the tap's ordered consumer: refused
@@ -486,7 +489,133 @@ func TestConsumersJetStreamBadReplies(t *testing.T) {
 	assert.GreaterOrEqual(t, faults, 2*faultsPerRound, "every unreadable reply counts a fault")
 	assert.NotZero(t, logs.FilterLevelExact(zap.DebugLevel).FilterMessageSnippet("NATS consumers:").Len(), "and is logged at debug")
 	groups := metricGroups(d)
-	assert.False(t, groups["x"] || groups["y"], "consumers of unusable infos are not watched")
+	assert.False(t, groups["x"] || groups["y"] || groups["z"] || groups["v"], "consumers of unusable infos are not watched")
 	assert.Equal(t, 1, logs.FilterMessage("NATS consumers: watching consumers").Len(),
 		"billing was watched once and never taken for deleted")
+}
+
+// inLastBatch reports whether the last metrics sent have a point of metric
+// for group on dest.
+func inLastBatch(d *sourcetest.Derived, metric, group, dest string) bool {
+	all := d.Metrics.AllMetrics()
+	if len(all) == 0 {
+		return false
+	}
+	found := false
+	forPoints(all[len(all)-1], metric, func(attrs pcommon.Map, _ sourcetest.Point) {
+		g, _ := attrs.Get("messaging.consumer.group.name")
+		dst, _ := attrs.Get("messaging.destination.name")
+		found = found || (g.Str() == group && dst.Str() == dest)
+	})
+	return found
+}
+
+// A consumer whose filter narrows away from a subject is dropped there: it
+// no longer pins that subject's messages in the index, and its series there
+// ends.
+func TestConsumersJetStreamFilterNarrows(t *testing.T) {
+	requireServer(t)
+	js := jsClient(t)
+	st, subjects := newStream(t, js, "eu", "us")
+	eu, us := subjects[0], subjects[1]
+	stream := st.CachedInfo().Config.Name
+	_ = appConsumer(t, st, "narrow", jetstream.AckExplicitPolicy, strings.ToLower(stream)+".*")
+	all := appConsumer(t, st, "all", jetstream.AckExplicitPolicy, "")
+	cfg := watchConfig(stream)
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	s, w, _ := driveWatcher(t, cfg, d, rec)
+	ctx := context.Background()
+
+	rec.WaitIDs(t, publish(t, js, eu, "eu-1", "eu-2")...)
+	rec.WaitIDs(t, publish(t, js, us, "us-1", "us-2")...)
+	w.poll(ctx) // baselines of both on both subjects
+	require.True(t, inLastBatch(d, consumers.MetricLagMessages, "narrow", us))
+	four := s.tracker.TrackedBytes()
+	require.Positive(t, four)
+	ack(t, fetch(t, all, 4)...)
+	// narrow acknowledges nothing, and now covers eu only.
+	_, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: "narrow", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: eu, AckWait: time.Minute,
+	})
+	require.NoError(t, err)
+	w.poll(ctx)
+
+	assert.Equal(t, four/2, s.tracker.TrackedBytes(), "only eu's messages are pinned, by narrow")
+	assert.False(t, inLastBatch(d, consumers.MetricLagMessages, "narrow", us), "narrow's series on us ended")
+	assert.True(t, inLastBatch(d, consumers.MetricLagMessages, "narrow", eu))
+	assert.True(t, inLastBatch(d, consumers.MetricLagMessages, "all", us))
+}
+
+// A consumer deleted on one stream while one of the same name lives on
+// another is dropped from the first stream's subjects only.
+func TestConsumersJetStreamSameNameOnTwoStreams(t *testing.T) {
+	requireServer(t)
+	js := jsClient(t)
+	a, aSubjects := newStream(t, js, "created")
+	b, bSubjects := newStream(t, js, "created")
+	aName, bName := a.CachedInfo().Config.Name, b.CachedInfo().Config.Name
+	_ = appConsumer(t, a, "billing", jetstream.AckExplicitPolicy, "")
+	_ = appConsumer(t, b, "billing", jetstream.AckExplicitPolicy, "")
+	other := appConsumer(t, a, "other", jetstream.AckExplicitPolicy, "")
+	cfg := watchConfig(aName)
+	cfg.JetStream.Streams = []StreamConfig{{Name: aName, DeliverPolicy: DeliverAll}, {Name: bName, DeliverPolicy: DeliverAll}}
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	s, w, _ := driveWatcher(t, cfg, d, rec)
+	ctx := context.Background()
+
+	rec.WaitIDs(t, publish(t, js, aSubjects[0], "a-1", "a-2")...)
+	w.poll(ctx)
+	require.True(t, inLastBatch(d, consumers.MetricLagMessages, "billing", aSubjects[0]))
+	ack(t, fetch(t, other, 2)...)
+	require.NoError(t, a.DeleteConsumer(ctx, "billing"))
+	w.poll(ctx)
+
+	assert.Zero(t, s.tracker.TrackedBytes(), "the deleted billing pins nothing of stream A")
+	assert.False(t, inLastBatch(d, consumers.MetricLagMessages, "billing", aSubjects[0]), "its series on A ended")
+	assert.True(t, inLastBatch(d, consumers.MetricLagMessages, "billing", bSubjects[0]), "billing of B is still watched")
+	assert.Len(t, d.SettleSpans("other"), 2)
+}
+
+// Each stream's poll has its own connect_timeout: a stream whose consumer
+// list never comes does not starve the next one, and is warned of, at most
+// every 10 minutes.
+func TestConsumersJetStreamSlowStream(t *testing.T) {
+	requireServer(t)
+	nc := producer(t)
+	domain := sourcetest.Unique("slow")
+	api := "$JS." + domain + ".API."
+	sub, err := nc.Subscribe(api+">", func(m *nats.Msg) {
+		switch m.Subject {
+		case api + "STREAM.INFO.SLOW":
+			_ = m.Respond([]byte(`{"config":{"name":"SLOW","subjects":["slow.created"]},"state":{"last_seq":3}}`))
+		case api + "CONSUMER.LIST.SLOW": // never answered
+		case api + "STREAM.INFO.FAST":
+			_ = m.Respond([]byte(`{"config":{"name":"FAST","subjects":["fast.created"]},"state":{"last_seq":3}}`))
+		case api + "CONSUMER.LIST.FAST":
+			_ = m.Respond([]byte(`{"total":1,"offset":0,"limit":256,"consumers":[{"stream_name":"FAST","name":"billing",` +
+				`"config":{"ack_policy":"explicit"},"ack_floor":{"stream_seq":3}}]}`))
+		default: // the tap's ordered consumers: refused
+			_ = m.Respond([]byte(`{"error":{"code":503,"err_code":10039,"description":"jetstream not enabled for account"}}`))
+		}
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+
+	cfg := watchConfig("SLOW")
+	cfg.JetStream.Streams = []StreamConfig{{Name: "SLOW", DeliverPolicy: DeliverAll}, {Name: "FAST", DeliverPolicy: DeliverAll}}
+	cfg.JetStream.Domain = domain
+	cfg.ConnectTimeout = 300 * time.Millisecond
+	cfg.Consumers.PollInterval = time.Hour // the test polls
+	d, rec := sourcetest.NewDerived(), &sourcetest.Recorder{}
+	_, w, logs := driveWatcher(t, cfg, d, rec)
+
+	w.poll(context.Background())
+	w.poll(context.Background())
+	assert.Contains(t, w.known, consumerKey{"FAST", "billing"}, "the stream after the slow one is polled")
+	slow := logs.FilterLevelExact(zap.WarnLevel).FilterMessageSnippet("no reply in connect_timeout")
+	require.Equal(t, 1, slow.Len(), "warned once for two polls")
+	assert.Equal(t, "SLOW", slow.All()[0].ContextMap()["stream"])
+	assert.Empty(t, rec.Faults(), "a timeout is no fault")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -63,24 +64,36 @@ func TestFrontierOf(t *testing.T) {
 			Config:    jetstream.ConsumerConfig{AckPolicy: ack},
 			Delivered: jetstream.SequenceInfo{Stream: delivered}, AckFloor: jetstream.SequenceInfo{Stream: floor}}
 	}
-	pos, err := frontierOf("ORDERS", info(jetstream.AckExplicitPolicy, 9, 4))
+	pos, err := frontierOf("ORDERS", info(jetstream.AckExplicitPolicy, 9, 4), 9)
 	require.NoError(t, err)
 	assert.Equal(t, consumers.Position{Hi: 5}, pos, "the message after the ack floor")
-	pos, err = frontierOf("ORDERS", info(jetstream.AckAllPolicy, 9, 0))
+	pos, err = frontierOf("ORDERS", info(jetstream.AckAllPolicy, 9, 0), 9)
 	require.NoError(t, err)
 	assert.Equal(t, consumers.Position{Hi: 1}, pos, "nothing acknowledged: the first message")
-	pos, err = frontierOf("ORDERS", info(jetstream.AckNonePolicy, 9, 0))
+	pos, err = frontierOf("ORDERS", info(jetstream.AckNonePolicy, 9, 0), 9)
 	require.NoError(t, err)
 	assert.Equal(t, consumers.Position{Hi: 10}, pos, "ack none: settled when delivered")
 
-	_, err = frontierOf("ORDERS", &jetstream.ConsumerInfo{Stream: "ORDERS"})
+	_, err = frontierOf("ORDERS", &jetstream.ConsumerInfo{Stream: "ORDERS"}, 9)
 	assert.ErrorContains(t, err, "without a name")
-	_, err = frontierOf("ORDERS", nil)
+	_, err = frontierOf("ORDERS", nil, 9)
 	assert.Error(t, err)
 	other := info(jetstream.AckExplicitPolicy, 1, 1)
 	other.Stream = "AUDIT"
-	_, err = frontierOf("ORDERS", other)
+	_, err = frontierOf("ORDERS", other, 9)
 	assert.ErrorContains(t, err, `of stream "AUDIT" listed under "ORDERS"`)
+	// A floor the stream has not reached, or one that would wrap.
+	_, err = frontierOf("ORDERS", info(jetstream.AckExplicitPolicy, 12, 10), 9)
+	assert.ErrorIs(t, err, errAheadOfStream)
+	_, err = frontierOf("ORDERS", info(jetstream.AckNonePolicy, 10, 0), 9)
+	assert.ErrorIs(t, err, errAheadOfStream, "ack none: the delivered sequence")
+	_, err = frontierOf("ORDERS", info(jetstream.AckExplicitPolicy, math.MaxUint64, math.MaxUint64), math.MaxUint64-1)
+	assert.ErrorIs(t, err, errAheadOfStream)
+	_, err = frontierOf("ORDERS", info(jetstream.AckExplicitPolicy, math.MaxUint64, math.MaxUint64), math.MaxUint64)
+	assert.ErrorIs(t, err, errAheadOfStream, "a floor of MaxUint64 would wrap")
+	pos, err = frontierOf("ORDERS", info(jetstream.AckExplicitPolicy, 9, 9), 9)
+	require.NoError(t, err)
+	assert.Equal(t, consumers.Position{Hi: 10}, pos, "at the last sequence")
 }
 
 func TestFiltersOf(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,7 +30,10 @@ func (s *source) watchConsumers(ctx context.Context, js jetstream.JetStream) {
 }
 
 func newConsumerWatcher(ctx context.Context, s *source, js jetstream.JetStream) *consumerWatcher {
-	return &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{}}
+	w := &consumerWatcher{src: s, js: js, ctx: ctx, known: map[consumerKey]*watchedConsumer{},
+		denied: every{interval: 10 * time.Minute}, slow: every{interval: 10 * time.Minute}}
+	w.subscribe = w.subscribeAdvisories
+	return w
 }
 
 // close ends the ack advisory subscriptions.
@@ -68,27 +73,46 @@ type consumerWatcher struct {
 	// known are the consumers watched at the last poll, so that one gone is
 	// forgotten (it would pin messages in the index).
 	known map[consumerKey]*watchedConsumer
+	// subscribe subscribes to one consumer's ack advisories
+	// (subscribeAdvisories; tests wrap it).
+	subscribe func(subject string, cb nats.MsgHandler) (*nats.Subscription, error)
+	// denied rate-limits the warning of a refused advisory subscription,
+	// which is retried at every poll; slow that of a poll without reply.
+	denied, slow every
 }
 
 func (w *consumerWatcher) poll(ctx context.Context) {
 	s, tr := w.src, w.src.tracker
-	// A reply that never comes (a server gone mid-request) waits no longer
-	// than a connection attempt.
-	pctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
-	defer cancel()
 	seen := make(map[consumerKey]*watchedConsumer, len(w.known))
 	for _, st := range s.cfg.JetStream.Streams {
-		err := w.pollStream(pctx, st, seen)
+		// A reply that never comes (a server gone mid-request) waits no
+		// longer than a connection attempt, per stream: a slow one does not
+		// starve those after it.
+		sctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+		err := w.pollStream(sctx, st, seen)
+		cancel()
 		if err == nil {
 			continue
 		}
 		if ctx.Err() != nil {
+			// Shutting down: what this poll subscribed is close()'s to end.
+			for k, c := range seen {
+				w.known[k] = c
+			}
 			return
 		}
-		if badReply(err) {
+		switch {
+		case badReply(err):
 			s.set.Telemetry.Fault(ctx, System, faultConsumerInfo)
+			s.log.Debug("NATS consumers: polling the consumers of a stream", zap.String("stream", st.Name), zap.Error(err))
+		case (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) && w.slow.allow(time.Now()):
+			// Not wire input, so no fault: the server (or the path to it)
+			// is slow, and that stream's consumers wait for a later poll.
+			s.log.Warn("NATS consumers: no reply in connect_timeout polling the consumers of a stream; they keep their last state",
+				zap.String("stream", st.Name), zap.Duration("connect_timeout", s.cfg.ConnectTimeout), zap.Error(err))
+		default:
+			s.log.Debug("NATS consumers: polling the consumers of a stream", zap.String("stream", st.Name), zap.Error(err))
 		}
-		s.log.Debug("NATS consumers: polling the consumers of a stream", zap.String("stream", st.Name), zap.Error(err))
 		// Not knowing is not a deletion: keep the stream's consumers.
 		for k, c := range w.known {
 			if k.stream == st.Name {
@@ -96,8 +120,10 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 			}
 		}
 	}
-	// The tracker knows groups by name alone: a name is forgotten once no
-	// tapped stream has a watched consumer of that name.
+	// The tracker knows groups by name: a name is forgotten once no tapped
+	// stream has a watched consumer of that name; while one lives on in
+	// another stream, the gone one is dropped from its own subjects only
+	// (a subject is tracked in one stream).
 	names := make(map[string]struct{}, len(seen))
 	for k := range seen {
 		names[k.name] = struct{}{}
@@ -111,6 +137,10 @@ func (w *consumerWatcher) poll(ctx context.Context) {
 		c.stopAdvisories()
 		if _, ok := names[k.name]; !ok {
 			tr.Forget(k.name)
+			continue
+		}
+		for subj := range c.subjects {
+			tr.ForgetOn(k.name, subj, "")
 		}
 	}
 	if changed {
@@ -155,8 +185,18 @@ func (w *consumerWatcher) pollStream(ctx context.Context, st StreamConfig, seen 
 	}
 	at := time.Now()
 	subjects := s.subjects.of(st.Name)
+	lastSeq, refreshed := stream.CachedInfo().State.LastSeq, false
 	for _, info := range infos {
-		settledBefore, err := frontierOf(st.Name, info)
+		settledBefore, err := frontierOf(st.Name, info, lastSeq)
+		if errors.Is(err, errAheadOfStream) && !refreshed {
+			// Messages stored between STREAM.INFO and the list: ask again,
+			// once per poll.
+			refreshed = true
+			if si, ierr := stream.Info(ctx); ierr == nil {
+				lastSeq = si.State.LastSeq
+				settledBefore, err = frontierOf(st.Name, info, lastSeq)
+			}
+		}
 		if err != nil {
 			s.set.Telemetry.Fault(ctx, System, faultConsumerInfo)
 			s.log.Debug("NATS consumers: unusable consumer info", zap.String("stream", st.Name), zap.Error(err))
@@ -173,6 +213,13 @@ func (w *consumerWatcher) pollStream(ctx context.Context, st StreamConfig, seen 
 		seen[k] = c
 		w.syncAdvisories(k, c, &info.Config)
 		filters := filtersOf(&info.Config)
+		for subj := range c.subjects {
+			if len(filters) > 0 && !matchesAny(filters, subj) {
+				// Its filter left the subject: it settles nothing there now.
+				delete(c.subjects, subj)
+				s.tracker.ForgetOn(info.Name, subj, "")
+			}
+		}
 		for _, subj := range subjects {
 			if len(filters) > 0 && !matchesAny(filters, subj) {
 				continue
@@ -200,7 +247,17 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 	case !want:
 		c.stopAdvisories()
 	case c.acks == nil:
-		sub, err := w.js.Conn().Subscribe(ackAdvisoryPrefix+k.stream+"."+k.name, w.onAckAdvisory(k))
+		subject := ackAdvisoryPrefix + k.stream + "." + k.name
+		sub, err := w.subscribe(subject, w.onAckAdvisory(k))
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			// Tried again at the next poll; meanwhile the floor dates all.
+			if w.denied.allow(time.Now()) {
+				w.src.log.Warn("NATS consumers: the server refuses the subscription to a consumer's ack advisories; "+
+					"the tap's user needs to subscribe there, and its sampled acks are dated by the ack floor meanwhile",
+					zap.String("subject", subject), zap.String("stream", k.stream), zap.String("consumer", k.name), zap.Error(err))
+			}
+			return
+		}
 		if err != nil {
 			// Tried again at the next poll; meanwhile the floor dates all.
 			w.src.log.Debug("NATS consumers: subscribing to ack advisories", zap.String("stream", k.stream),
@@ -209,10 +266,43 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 		}
 		c.acks = sub
 		// Remember sequences from now on, not from the end of the poll.
-		if seqs := w.src.seqs[k.stream]; seqs != nil {
-			seqs.setSampling(true)
-		}
+		w.src.seqs[k.stream].setSampling(true)
 	}
+}
+
+// subscribeAdvisories subscribes to subject, the ack advisories of one
+// consumer, with small pending limits: a dropped advisory only leaves its
+// message to the ack floor. The server refuses a subscription the user may
+// not make asynchronously, so a round trip follows: an error wrapping
+// nats.ErrPermissionViolation is such a refusal.
+func (w *consumerWatcher) subscribeAdvisories(subject string, cb nats.MsgHandler) (*nats.Subscription, error) {
+	nc := w.js.Conn()
+	// The connection keeps its last error: only a new one is this refusal.
+	before := nc.LastError()
+	sub, err := nc.Subscribe(subject, cb)
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.SetPendingLimits(advisoryPendingMsgs, advisoryPendingBytes); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("pending limits: %w", err)
+	}
+	if err := nc.FlushTimeout(w.src.cfg.ConnectTimeout); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("flush: %w", err)
+	}
+	// (deniesSubscription first: its errors compare; others may not.)
+	if err := nc.LastError(); deniesSubscription(err, subject) && err != before {
+		_ = sub.Unsubscribe()
+		return nil, err
+	}
+	return sub, nil
+}
+
+// deniesSubscription reports whether err is the server's permissions
+// violation for a subscription to subject.
+func deniesSubscription(err error, subject string) bool {
+	return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `Subscription to "`+subject+`"`)
 }
 
 // onAckAdvisory dates the settle of one sampled ack of consumer k at the
@@ -221,7 +311,7 @@ func (w *consumerWatcher) syncAdvisories(k consumerKey, c *watchedConsumer, cfg 
 func (w *consumerWatcher) onAckAdvisory(k consumerKey) nats.MsgHandler {
 	s := w.src
 	return func(m *nats.Msg) {
-		a, err := parseAckAdvisory(m.Data)
+		a, err := parseAckAdvisory(m.Data, time.Now())
 		if err == nil && (a.Stream != k.stream || a.Consumer != k.name) {
 			err = fmt.Errorf("ack advisory of %s/%s on the subject of %s/%s", a.Stream, a.Consumer, k.stream, k.name)
 		}
@@ -230,22 +320,22 @@ func (w *consumerWatcher) onAckAdvisory(k consumerKey) nats.MsgHandler {
 			s.log.Debug("NATS consumers: unusable ack advisory", zap.String("subject", m.Subject), zap.Error(err))
 			return
 		}
-		seqs := s.seqs[k.stream]
-		if seqs == nil {
-			return
-		}
-		if subject, ok := seqs.subjectOf(a.StreamSeq); ok {
+		if subject, ok := s.seqs[k.stream].subjectOf(a.StreamSeq); ok {
 			s.tracker.SettledAt(k.name, subject, "", consumers.Position{Hi: a.StreamSeq}, a.Timestamp)
 		}
 	}
 }
 
+// errAheadOfStream is a consumer's floor beyond the stream's last sequence.
+var errAheadOfStream = errors.New("ahead of the stream's last sequence")
+
 // frontierOf is the first stream sequence a consumer has not settled: the
 // one after its ack floor, or, with ack policy none (no acks to see), after
 // the last message delivered. Stream sequences are dense, so that is
 // floor+1 (Position.Next would give {floor, 1}, a position between two
-// messages, which the index reads as a gap to interpolate).
-func frontierOf(stream string, info *jetstream.ConsumerInfo) (consumers.Position, error) {
+// messages, which the index reads as a gap to interpolate). A floor beyond
+// lastSeq, the stream's last sequence, makes no sense.
+func frontierOf(stream string, info *jetstream.ConsumerInfo, lastSeq uint64) (consumers.Position, error) {
 	switch {
 	case info == nil || info.Name == "":
 		return consumers.Position{}, errors.New("consumer without a name")
@@ -255,6 +345,10 @@ func frontierOf(stream string, info *jetstream.ConsumerInfo) (consumers.Position
 	last := info.AckFloor.Stream
 	if info.Config.AckPolicy == jetstream.AckNonePolicy {
 		last = info.Delivered.Stream
+	}
+	if last > lastSeq || last == math.MaxUint64 {
+		// last+1 would wrap.
+		return consumers.Position{}, fmt.Errorf("consumer %q: floor %d: %w %d", info.Name, last, errAheadOfStream, lastSeq)
 	}
 	return consumers.Position{Hi: last + 1}, nil
 }

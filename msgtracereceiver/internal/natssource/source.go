@@ -45,8 +45,11 @@ type source struct {
 	tracker  *consumers.Tracker
 	subjects *streamSubjects
 	// seqs are the subjects of each tapped stream's latest messages, for
-	// its consumers' ack advisories (consumerwatch.go); nil without tracker.
+	// its consumers' ack advisories (consumerwatch.go): one per configured
+	// stream with a tracker, nil without.
 	seqs map[string]*seqSubjects
+	// advisoryDrops rate-limits the warning of dropped ack advisories.
+	advisoryDrops every
 
 	bg message.Background
 }
@@ -65,16 +68,17 @@ func New(cfg *Config, set message.Settings) (message.Source, error) {
 		}
 	}
 	return &source{
-		cfg:        cfg,
-		seqs:       seqs,
-		set:        set,
-		log:        set.Logger,
-		records:    make(chan record, cfg.MaxBatchSize),
-		core:       newPendingQueue(cfg.PendingLimit, cfg.PendingBytesLimit),
-		tapSession: rand.Text(),
-		connName:   "otelcol-msg msgtrace",
-		tracker:    tracker,
-		subjects:   newStreamSubjects(set.Logger),
+		cfg:           cfg,
+		seqs:          seqs,
+		set:           set,
+		log:           set.Logger,
+		records:       make(chan record, cfg.MaxBatchSize),
+		core:          newPendingQueue(cfg.PendingLimit, cfg.PendingBytesLimit),
+		tapSession:    rand.Text(),
+		connName:      "otelcol-msg msgtrace",
+		tracker:       tracker,
+		subjects:      newStreamSubjects(set.Logger),
+		advisoryDrops: every{interval: time.Minute},
 	}, nil
 }
 
@@ -129,18 +133,7 @@ func (s *source) options(host component.Host) ([]nats.Option, error) {
 			s.log.Info("NATS tap reconnected", zap.String("server", nc.ConnectedUrlRedacted()))
 			componentstatus.ReportStatus(host, componentstatus.NewEvent(componentstatus.StatusOK))
 		}),
-		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-			fields := []zap.Field{zap.Error(err)}
-			if sub != nil {
-				fields = append(fields, zap.String("subject", sub.Subject))
-			}
-			if errors.Is(err, nats.ErrSlowConsumer) {
-				fields = append(fields, zap.Int("pending_limit", s.cfg.PendingLimit))
-				s.log.Warn("NATS tap is behind: core messages dropped by the client", fields...)
-				return
-			}
-			s.log.Warn("NATS asynchronous error", fields...)
-		}),
+		nats.ErrorHandler(s.onAsyncError),
 	}
 	if s.checksWire() {
 		opts = append(opts, nats.SetCustomDialer(limitDialer{timeout: s.cfg.ConnectTimeout, onLimit: s.countLimit}))
@@ -162,6 +155,32 @@ func (s *source) options(host component.Host) ([]nats.Option, error) {
 		opts = append(opts, nats.Secure(tlsCfg))
 	}
 	return opts, nil
+}
+
+// onAsyncError logs what the client reports asynchronously. A slow
+// consumer is a subscription whose pending limits dropped messages: the
+// tap's core messages, or the watcher's ack advisories, whose messages are
+// then dated by the ack floor.
+func (s *source) onAsyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
+	fields := []zap.Field{zap.Error(err)}
+	if sub != nil {
+		fields = append(fields, zap.String("subject", sub.Subject))
+	}
+	switch {
+	case errors.Is(err, nats.ErrSlowConsumer) && sub != nil && strings.HasPrefix(sub.Subject, advisorySubjectPrefix):
+		if s.advisoryDrops.allow(time.Now()) {
+			fields = append(fields, zap.Int("pending_limit", advisoryPendingMsgs))
+			s.log.Warn("NATS consumers: ack advisories dropped by the client; their messages are dated by the ack floor", fields...)
+		}
+	case errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `Subscription to "`+advisorySubjectPrefix):
+		// The consumers watcher warns of it, with what the user needs.
+		s.log.Debug("NATS asynchronous error", fields...)
+	case errors.Is(err, nats.ErrSlowConsumer):
+		fields = append(fields, zap.Int("pending_limit", s.cfg.PendingLimit))
+		s.log.Warn("NATS tap is behind: core messages dropped by the client", fields...)
+	default:
+		s.log.Warn("NATS asynchronous error", fields...)
+	}
 }
 
 // run connects, subscribes and delivers until ctx ends.
