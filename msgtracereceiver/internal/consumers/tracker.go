@@ -403,13 +403,7 @@ func (t *Tracker) Forget(group string) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, lp := range t.parts {
-		lp.mu.Lock()
-		if g, ok := lp.p.groups[group]; ok {
-			t.bytes.Add(-int64(len(g.early)) * earlyBytes)
-			delete(lp.p.groups, group)
-			t.trim(&lp.p)
-		}
-		lp.mu.Unlock()
+		t.forgetIn(lp, group)
 	}
 }
 
@@ -422,9 +416,13 @@ func (t *Tracker) ForgetOn(group, dest, part string) {
 	t.mu.RLock()
 	lp := t.parts[partKey{dest, part}]
 	t.mu.RUnlock()
-	if lp == nil {
-		return
+	if lp != nil {
+		t.forgetIn(lp, group)
 	}
+}
+
+// forgetIn drops group from one partition and trims what it held there.
+func (t *Tracker) forgetIn(lp *lockedPartition, group string) {
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
 	if g, ok := lp.p.groups[group]; ok {
