@@ -12,8 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -117,9 +115,9 @@ func destPoint(d *sourcetest.Derived, metric, group, dest string) (sourcetest.Po
 	all := d.Metrics.AllMetrics()
 	for i := len(all) - 1; i >= 0; i-- {
 		var found *sourcetest.Point
-		forPoints(all[i], metric, func(attrs pcommon.Map, p sourcetest.Point) {
-			g, _ := attrs.Get("messaging.consumer.group.name")
-			dst, _ := attrs.Get("messaging.destination.name")
+		sourcetest.ForPoints(all[i], metric, func(p sourcetest.Point) {
+			g, _ := p.Attrs.Get("messaging.consumer.group.name")
+			dst, _ := p.Attrs.Get("messaging.destination.name")
 			if found == nil && g.Str() == group && dst.Str() == dest {
 				found = &p
 			}
@@ -136,45 +134,13 @@ func metricGroups(d *sourcetest.Derived) map[string]bool {
 	out := map[string]bool{}
 	for _, md := range d.Metrics.AllMetrics() {
 		for _, name := range []string{consumers.MetricTimeInQueue, consumers.MetricLagMessages} {
-			forPoints(md, name, func(attrs pcommon.Map, _ sourcetest.Point) {
-				g, _ := attrs.Get("messaging.consumer.group.name")
+			sourcetest.ForPoints(md, name, func(p sourcetest.Point) {
+				g, _ := p.Attrs.Get("messaging.consumer.group.name")
 				out[g.Str()] = true
 			})
 		}
 	}
 	return out
-}
-
-func forPoints(md pmetric.Metrics, metric string, f func(pcommon.Map, sourcetest.Point)) {
-	for i := 0; i < md.ResourceMetrics().Len(); i++ {
-		sms := md.ResourceMetrics().At(i).ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			ms := sms.At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				m := ms.At(k)
-				if m.Name() != metric {
-					continue
-				}
-				switch m.Type() {
-				case pmetric.MetricTypeGauge:
-					for n := 0; n < m.Gauge().DataPoints().Len(); n++ {
-						dp := m.Gauge().DataPoints().At(n)
-						f(dp.Attributes(), sourcetest.Point{Int: dp.IntValue(), Double: dp.DoubleValue()})
-					}
-				case pmetric.MetricTypeSum:
-					for n := 0; n < m.Sum().DataPoints().Len(); n++ {
-						dp := m.Sum().DataPoints().At(n)
-						f(dp.Attributes(), sourcetest.Point{Int: dp.IntValue()})
-					}
-				case pmetric.MetricTypeHistogram:
-					for n := 0; n < m.Histogram().DataPoints().Len(); n++ {
-						dp := m.Histogram().DataPoints().At(n)
-						f(dp.Attributes(), sourcetest.Point{Count: dp.Count(), Double: dp.Sum()})
-					}
-				}
-			}
-		}
-	}
 }
 
 // Two application consumers pull a tapped stream: billing acknowledges
@@ -502,9 +468,9 @@ func inLastBatch(d *sourcetest.Derived, metric, group, dest string) bool {
 		return false
 	}
 	found := false
-	forPoints(all[len(all)-1], metric, func(attrs pcommon.Map, _ sourcetest.Point) {
-		g, _ := attrs.Get("messaging.consumer.group.name")
-		dst, _ := attrs.Get("messaging.destination.name")
+	sourcetest.ForPoints(all[len(all)-1], metric, func(p sourcetest.Point) {
+		g, _ := p.Attrs.Get("messaging.consumer.group.name")
+		dst, _ := p.Attrs.Get("messaging.destination.name")
 		found = found || (g.Str() == group && dst.Str() == dest)
 	})
 	return found

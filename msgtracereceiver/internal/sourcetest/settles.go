@@ -85,10 +85,21 @@ func (d *Derived) Latest(metric, group string) (Point, bool) {
 }
 
 func pointOf(md pmetric.Metrics, metric, group string) (Point, bool) {
-	match := func(attrs pcommon.Map) bool {
-		g, _ := attrs.Get("messaging.consumer.group.name")
-		return g.Str() == group
+	var found *Point
+	ForPoints(md, metric, func(p Point) {
+		if g, _ := p.Attrs.Get("messaging.consumer.group.name"); found == nil && g.Str() == group {
+			found = &p
+		}
+	})
+	if found == nil {
+		return Point{}, false
 	}
+	return *found, true
+}
+
+// ForPoints calls f with every data point of metric in md (gauges, sums,
+// histograms), in order.
+func ForPoints(md pmetric.Metrics, metric string, f func(Point)) {
 	for i := 0; i < md.ResourceMetrics().Len(); i++ {
 		sms := md.ResourceMetrics().At(i).ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
@@ -100,31 +111,24 @@ func pointOf(md pmetric.Metrics, metric, group string) (Point, bool) {
 				}
 				switch m.Type() {
 				case pmetric.MetricTypeGauge:
-					dps := m.Gauge().DataPoints()
-					for n := 0; n < dps.Len(); n++ {
-						if dp := dps.At(n); match(dp.Attributes()) {
-							return Point{Int: dp.IntValue(), Double: dp.DoubleValue(), Attrs: dp.Attributes()}, true
-						}
+					for n := 0; n < m.Gauge().DataPoints().Len(); n++ {
+						dp := m.Gauge().DataPoints().At(n)
+						f(Point{Int: dp.IntValue(), Double: dp.DoubleValue(), Attrs: dp.Attributes()})
 					}
 				case pmetric.MetricTypeSum:
-					dps := m.Sum().DataPoints()
-					for n := 0; n < dps.Len(); n++ {
-						if dp := dps.At(n); match(dp.Attributes()) {
-							return Point{Int: dp.IntValue(), Double: dp.DoubleValue(), Attrs: dp.Attributes()}, true
-						}
+					for n := 0; n < m.Sum().DataPoints().Len(); n++ {
+						dp := m.Sum().DataPoints().At(n)
+						f(Point{Int: dp.IntValue(), Double: dp.DoubleValue(), Attrs: dp.Attributes()})
 					}
 				case pmetric.MetricTypeHistogram:
-					dps := m.Histogram().DataPoints()
-					for n := 0; n < dps.Len(); n++ {
-						if dp := dps.At(n); match(dp.Attributes()) {
-							return Point{Count: dp.Count(), Double: dp.Sum(), Attrs: dp.Attributes()}, true
-						}
+					for n := 0; n < m.Histogram().DataPoints().Len(); n++ {
+						dp := m.Histogram().DataPoints().At(n)
+						f(Point{Count: dp.Count(), Double: dp.Sum(), Attrs: dp.Attributes()})
 					}
 				}
 			}
 		}
 	}
-	return Point{}, false
 }
 
 // WaitWatched waits until the watcher reported group once (its first poll
