@@ -32,17 +32,10 @@ const corpusSpans = 512
 // single and batch, with exceptions), repeated in order, under FastStream's scope.
 func fastStreamCorpus(tb testing.TB) ptrace.Traces {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "semconvprocessor", "testdata", "traces", "faststream_*", "input.json"))
-	require.NoError(tb, err)
-	require.NotEmpty(tb, files)
 	pool := ptrace.NewSpanSlice()
 	td := ptrace.NewTraces()
 	var scope ptrace.ScopeSpans
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(tb, err)
-		in, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(b)
-		require.NoError(tb, err)
+	for _, in := range goldenInputs(tb, "faststream_*") {
 		for i := 0; i < in.ResourceSpans().Len(); i++ {
 			rs := in.ResourceSpans().At(i)
 			for j := 0; j < rs.ScopeSpans().Len(); j++ {
@@ -68,26 +61,19 @@ func fastStreamCorpus(tb testing.TB) ptrace.Traces {
 }
 
 // goldenCorpus builds one batch of corpusSpans spans from every golden trace input of the semconv
-// processor (FastStream, otelsarama, kotel, kafkajs, the Java agent, .NET Confluent.Kafka, amqplib;
-// old conventions, messaging/dup and current spans): each scope of each input becomes one scope of
+// processor (every instrumentation family of its README; old conventions, messaging/dup and current
+// spans): each scope of each input becomes one scope of
 // the batch, under its own resource, and the inputs' spans are taken in turn, repeated, into their
 // scopes. TestSameOutput checks that the equivalent OTTL configuration migrates it as the processor does.
 func goldenCorpus(tb testing.TB) ptrace.Traces {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "semconvprocessor", "testdata", "traces", "*", "input.json"))
-	require.NoError(tb, err)
-	require.NotEmpty(tb, files)
 	td := ptrace.NewTraces()
 	type source struct {
 		span  ptrace.Span
 		scope ptrace.SpanSlice
 	}
 	var pool []source
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(tb, err)
-		in, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(b)
-		require.NoError(tb, err)
+	for _, in := range goldenInputs(tb, "*") {
 		for i := 0; i < in.ResourceSpans().Len(); i++ {
 			rs := in.ResourceSpans().At(i)
 			nrs := td.ResourceSpans().AppendEmpty()
@@ -109,6 +95,24 @@ func goldenCorpus(tb testing.TB) ptrace.Traces {
 		src.span.CopyTo(src.scope.AppendEmpty())
 	}
 	return td
+}
+
+// goldenInputs reads the input.json of the semconv processor's golden trace cases whose directory
+// matches pattern.
+func goldenInputs(tb testing.TB, pattern string) []ptrace.Traces {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "semconvprocessor", "testdata", "traces", pattern, "input.json"))
+	require.NoError(tb, err)
+	require.NotEmpty(tb, files)
+	out := make([]ptrace.Traces, 0, len(files))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(tb, err)
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(b)
+		require.NoError(tb, err)
+		out = append(out, td)
+	}
+	return out
 }
 
 // currentCorpus is corpusSpans kafkajs-instrumentation spans, already current.

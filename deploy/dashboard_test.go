@@ -151,15 +151,7 @@ func spanMetricsSeries(t *testing.T) (names, labels []string) {
 	for _, d := range dims.([]any) {
 		keys = append(keys, digString(t, d, "name"))
 	}
-	labels = []string{"le"}
-	for _, k := range keys {
-		l, err := promLabelName(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		labels = append(labels, l)
-	}
-	return names, labels
+	return names, promLabels(t, keys)
 }
 
 // gatewayOwnMetrics are the self-telemetry series the dashboard may use: the
@@ -259,15 +251,7 @@ func consumerSeries(t *testing.T) (names, labels []string) {
 			}
 		}
 	}
-	labels = []string{"le"}
-	for _, k := range keys {
-		l, err := promLabelName(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		labels = append(labels, l)
-	}
-	return names, labels
+	return names, promLabels(t, keys)
 }
 
 var (
@@ -341,4 +325,19 @@ func TestDashboardQueriesMatchGateway(t *testing.T) {
 			t.Errorf("the dashboard does not query %s", n)
 		}
 	}
+}
+
+// promLabels are the Prometheus labels of attribute keys, with the
+// histograms' le.
+func promLabels(t *testing.T, keys []string) []string {
+	t.Helper()
+	labels := []string{"le"}
+	for _, k := range keys {
+		l, err := promLabelName(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels = append(labels, l)
+	}
+	return labels
 }
